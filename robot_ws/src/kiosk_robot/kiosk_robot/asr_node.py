@@ -1,0 +1,109 @@
+"""asr: utterances → Vietnamese transcripts with faster-whisper; rejects hallucinations."""
+
+from __future__ import annotations
+
+from std_msgs.msg import String
+
+from kiosk_protocol import ProtocolError, Transcript, Utterance, decode, encode
+from speech.asr import AsrOptions, AsrUnavailable, SpeechRecognizer
+
+from .lifecycle_base import (
+    OK,
+    RELIABLE_QOS,
+    WARN,
+    ConfigureError,
+    KioskLifecycleNode,
+    Param,
+    Worker,
+    positive,
+    resolve_path,
+    run_node,
+)
+
+
+class AsrNode(KioskLifecycleNode):
+    AREA = "speech"
+    PARAMS = (
+        Param("model_path", "models/whisper-base",
+              "CTranslate2 Whisper model folder (e.g. a converted PhoWhisper for better Vietnamese)"),
+        Param("language", "vi", "forced recognition language"),
+        Param("compute_type", "int8", "CTranslate2 compute type"),
+        Param("cpu_threads", 2, "CPU threads for the recognizer", "threads", positive),
+        Param("beam_size", 5, "beam search width (temperature is always 0)", "", positive),
+        Param("pad_window_s", 3.0, "encoder window = utterance + this silence; <= 0 uses Whisper's 30 s", "s"),
+        Param("min_avg_logprob", -1.6, "reject transcripts with a lower average token log-probability"),
+        Param("max_no_speech_prob", 0.6, "reject when Whisper's no-speech probability is higher (30 s window)"),
+        Param("max_compression_ratio", 2.4, "reject repetition loops above this zlib ratio"),
+        Param("initial_prompt", "", "decoder prompt; measure before use: it can inject its own words"),
+        Param("slow_rtf_warn", 0.5, "diagnostics WARN when the real-time factor is above this"),
+    )
+
+    def __init__(self) -> None:
+        super().__init__("asr")
+        self._counts = {"accepted": 0, "rejected": 0}
+
+    def configure_core(self) -> None:
+        cfg = self.cfg
+        options = AsrOptions(
+            model_path=str(resolve_path(cfg["model_path"])),
+            language=cfg["language"],
+            compute_type=cfg["compute_type"],
+            cpu_threads=cfg["cpu_threads"],
+            beam_size=cfg["beam_size"],
+            pad_window_s=cfg["pad_window_s"] if cfg["pad_window_s"] > 0 else None,
+            min_avg_logprob=cfg["min_avg_logprob"],
+            max_no_speech_prob=cfg["max_no_speech_prob"],
+            max_compression_ratio=cfg["max_compression_ratio"],
+            initial_prompt=cfg["initial_prompt"],
+        )
+        try:
+            self._asr = SpeechRecognizer(options)
+        except AsrUnavailable as exc:
+            raise ConfigureError(str(exc)) from exc
+        self.set_status(OK, f"model '{options.model_path}' loaded", model=options.model_path)
+
+    def activate_core(self) -> None:
+        self._pub = self.create_publisher(String, "speech/transcript", RELIABLE_QOS)
+        self._worker = Worker(self._transcribe, max_items=4, name="asr")
+        self._sub = self.create_subscription(String, "audio/utterance", self._on_utterance, RELIABLE_QOS)
+
+    def deactivate_core(self) -> None:
+        self.destroy_subscription(self._sub)
+        self._worker.stop()
+        self.destroy_publisher(self._pub)
+
+    def cleanup_core(self) -> None:
+        self._asr = None
+
+    def _on_utterance(self, msg: String) -> None:
+        try:
+            self._worker.put(decode(msg.data, Utterance))
+        except ProtocolError as exc:
+            self.set_status(WARN, f"dropped a malformed utterance: {exc}")
+
+    def _transcribe(self, utterance: Utterance) -> None:
+        result = self._asr.transcribe(utterance.samples())
+        transcript = Transcript(
+            utterance_id=utterance.utterance_id,
+            text=result.text,
+            confidence=result.confidence,
+            no_speech_prob=result.no_speech_prob,
+            language=self.cfg["language"],
+            accepted=result.accepted,
+            reject_reason=result.reject_reason,
+            audio_duration_s=result.audio_s,
+            asr_s=result.asr_s,
+            end_of_speech_unix_s=utterance.end_of_speech_unix_s,
+        )
+        self._pub.publish(String(data=encode(transcript)))
+        self._counts["accepted" if result.accepted else "rejected"] += 1
+        rtf = result.asr_s / max(result.audio_s, 1e-3)
+        level = WARN if rtf > self.cfg["slow_rtf_warn"] else OK
+        message = f"last utterance RTF {rtf:.2f}" + (" (slow)" if level == WARN else "")
+        self.set_status(level, message, last_rtf=f"{rtf:.3f}", last_asr_s=f"{result.asr_s:.3f}",
+                        accepted=self._counts["accepted"], rejected=self._counts["rejected"],
+                        dropped_backlog=self._worker.dropped, last_reject_reason=result.reject_reason)
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(AsrNode, args)

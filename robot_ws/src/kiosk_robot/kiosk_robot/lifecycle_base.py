@@ -1,0 +1,285 @@
+"""The lifecycle scaffolding every kiosk node shares.
+
+A node lists its parameters as :class:`Param` (default, description, unit). The constructor only
+declares them; ``on_configure`` reads them and builds the node's core object (a failure there
+leaves the node up, reports ERROR in diagnostics with the reason and retries); ``on_activate``
+creates topics; ``on_deactivate``/``on_cleanup``/``on_shutdown`` undo that. Each node publishes
+``diagnostic_msgs/DiagnosticArray`` on ``/diagnostics`` at 1 Hz with a hierarchical name
+(``<namespace>/<area>/<node>``) and its lifecycle state.
+
+With ``autostart`` true (the default) a node drives itself through configure → activate, so
+the same executables work under ``ros2 launch`` and under the project's bringup.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rclpy.executors import ExternalShutdownException
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+__all__ = [
+    "ERROR",
+    "LATCHED_QOS",
+    "OK",
+    "RELIABLE_QOS",
+    "WARN",
+    "ConfigureError",
+    "KioskLifecycleNode",
+    "Param",
+    "Worker",
+    "resolve_path",
+    "run_node",
+]
+
+OK, WARN, ERROR, STALE = (
+    DiagnosticStatus.OK,
+    DiagnosticStatus.WARN,
+    DiagnosticStatus.ERROR,
+    DiagnosticStatus.STALE,
+)
+RELIABLE_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+LATCHED_QOS = QoSProfile(
+    depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+)
+
+
+class ConfigureError(RuntimeError):
+    """Raised by ``configure_core`` with a message that says what is wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """A declared parameter: name, default (its type is the parameter's type) and meaning."""
+
+    name: str
+    default: Any
+    description: str
+    unit: str = ""
+    check: Callable[[Any], str | None] | None = None  # returns an error message or None
+
+    @property
+    def descriptor(self) -> ParameterDescriptor:
+        text = f"{self.description} [{self.unit}]" if self.unit else self.description
+        return ParameterDescriptor(description=text)
+
+
+def positive(value: Any) -> str | None:
+    return None if value > 0 else "must be > 0"
+
+
+def resolve_path(value: str) -> Path:
+    """Relative paths in parameter files are relative to KIOSK_ROOT (the repo), else the cwd."""
+    path = Path(os.path.expanduser(value))
+    if path.is_absolute():
+        return path
+    return Path(os.environ.get("KIOSK_ROOT", os.getcwd())) / path
+
+
+COMMON_PARAMS: tuple[Param, ...] = (
+    Param("autostart", True, "configure and activate by itself at start-up"),
+    Param("retry_period_s", 5.0, "wait before retrying a failed configure", "s", positive),
+    Param("diagnostics_period_s", 1.0, "period of /diagnostics messages", "s", positive),
+)
+
+
+class KioskLifecycleNode(LifecycleNode):
+    """Base class: parameters with descriptors, configure-time loading, diagnostics, autostart."""
+
+    PARAMS: Sequence[Param] = ()
+    AREA = "kiosk"  # diagnostics name: <namespace>/<AREA>/<node name>
+
+    def __init__(self, node_name: str, **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+        self._params = {p.name: p for p in (*COMMON_PARAMS, *self.PARAMS)}
+        for param in self._params.values():
+            self.declare_parameter(param.name, param.default, param.descriptor)
+        self.add_on_set_parameters_callback(self._check_parameters)
+        self.cfg: dict[str, Any] = {}
+        self._status_lock = threading.Lock()
+        self._level, self._message, self._values = WARN, "starting", {}
+        self._state_label = "unconfigured"
+        self.hardware_id = self.get_fully_qualified_name()
+        self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE_QOS)
+        self._diag_timer = self.create_timer(
+            float(self.get_parameter("diagnostics_period_s").value), self.publish_diagnostics
+        )
+        self._retry_timer = None
+        if self.get_parameter("autostart").value:
+            self._start_timer = self.create_timer(0.05, self._autostart)
+
+    # ---- parameters ---------------------------------------------------------------------------
+    def _check_parameters(self, params: list) -> SetParametersResult:
+        for item in params:
+            spec = self._params.get(item.name)
+            if spec is not None and spec.check is not None:
+                problem = spec.check(item.value)
+                if problem:
+                    return SetParametersResult(successful=False, reason=f"{item.name} {problem}")
+        return SetParametersResult(successful=True)
+
+    def read_parameters(self) -> dict[str, Any]:
+        return {name: self.get_parameter(name).value for name in self._params}
+
+    # ---- status and diagnostics ---------------------------------------------------------------
+    def set_status(self, level: int, message: str, **values: Any) -> None:
+        """Set this node's diagnostics level and message; ``values`` become key/values."""
+        with self._status_lock:
+            changed = (level, message) != (self._level, self._message)
+            self._level, self._message = level, message
+            self._values.update({k: str(v) for k, v in values.items()})
+        if changed and level >= WARN:
+            log = self.get_logger().error if level == ERROR else self.get_logger().warning
+            log(message)
+
+    def update_values(self, **values: Any) -> None:
+        with self._status_lock:
+            self._values.update({k: str(v) for k, v in values.items()})
+
+    def diagnostics_name(self) -> str:
+        namespace = self.get_namespace().rstrip("/")
+        return f"{namespace}/{self.AREA}/{self.get_name()}"
+
+    def publish_diagnostics(self) -> None:
+        with self._status_lock:
+            level, message, values = self._level, self._message, dict(self._values)
+        values["lifecycle_state"] = self._state_label
+        status = DiagnosticStatus(
+            level=level,
+            name=self.diagnostics_name(),
+            message=message,
+            hardware_id=self.hardware_id,
+            values=[KeyValue(key=k, value=v) for k, v in sorted(values.items())],
+        )
+        array = DiagnosticArray(status=[status])
+        array.header.stamp = self.get_clock().now().to_msg()
+        self._diag_pub.publish(array)
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+    def _autostart(self) -> None:
+        self.destroy_timer(self._start_timer)
+        self._try_configure()
+
+    def _try_configure(self) -> None:
+        if self._retry_timer is not None:
+            self.destroy_timer(self._retry_timer)
+            self._retry_timer = None
+        if self.trigger_configure() == TransitionCallbackReturn.SUCCESS:
+            self.trigger_activate()
+        elif self.get_parameter("autostart").value:
+            period = float(self.get_parameter("retry_period_s").value)
+            self._retry_timer = self.create_timer(period, self._try_configure)
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.cfg = self.read_parameters()
+        try:
+            self.configure_core()
+        except ConfigureError as exc:
+            self.set_status(ERROR, str(exc))
+            return TransitionCallbackReturn.FAILURE
+        self._state_label = "inactive"
+        if self._level == WARN and self._message == "starting":
+            self.set_status(OK, "configured")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.activate_core()
+        self._state_label = "active"
+        self.get_logger().info(f"active ({self._message})")
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.deactivate_core()
+        self._state_label = "inactive"
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.cleanup_core()
+        self._state_label = "unconfigured"
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self._state_label == "active":
+            self.deactivate_core()
+        self.cleanup_core()
+        self._state_label = "finalized"
+        return TransitionCallbackReturn.SUCCESS
+
+    # ---- hooks for subclasses -----------------------------------------------------------------
+    def configure_core(self) -> None:
+        """Build the core object from ``self.cfg``; raise ConfigureError on a problem."""
+
+    def activate_core(self) -> None:
+        """Create publishers, subscriptions, timers and threads."""
+
+    def deactivate_core(self) -> None:
+        """Destroy what activate_core created."""
+
+    def cleanup_core(self) -> None:
+        """Release the core object."""
+
+
+def run_node(node_class: type[KioskLifecycleNode], args: list[str] | None = None) -> None:
+    """Standard main: spin until Ctrl-C or an external shutdown, then clean up."""
+    rclpy.init(args=args)
+    node = node_class()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node._state_label in ("active", "inactive"):
+            node.on_shutdown(None)
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+class Worker:
+    """A daemon thread that handles items from a bounded queue, oldest dropped when full."""
+
+    def __init__(self, handle: Callable[[Any], None], max_items: int = 4, name: str = "worker") -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=max_items)
+        self._handle = handle
+        self.dropped = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def put(self, item: Any) -> None:
+        while True:
+            try:
+                self._queue.put_nowait(item)
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                    self.dropped += 1
+                except queue.Empty:
+                    pass
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                item = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self._handle(item)
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout=timeout_s)
+
+
+def now_s() -> float:
+    return time.time()

@@ -1,0 +1,142 @@
+"""tts: replies → speech, sentence by sentence, on the speaker or into WAV files (simulated)."""
+
+from __future__ import annotations
+
+import time
+
+from std_msgs.msg import Bool, String
+
+from kiosk_protocol import ProtocolError, Reply, Spoken, decode, encode
+from speech.speaker import PyAudioSpeaker, SpeakerUnavailable, WavFileSpeaker
+from speech.tts import SpeechSynthesizer, TtsOptions, TtsUnavailable
+
+from .lifecycle_base import (
+    ERROR,
+    LATCHED_QOS,
+    OK,
+    RELIABLE_QOS,
+    WARN,
+    ConfigureError,
+    KioskLifecycleNode,
+    Param,
+    Worker,
+    positive,
+    resolve_path,
+    run_node,
+)
+
+
+def _speaker_mode(value: str) -> str | None:
+    return None if value in ("auto", "device", "wav") else "must be auto, device or wav"
+
+
+class TtsNode(KioskLifecycleNode):
+    AREA = "speech"
+    PARAMS = (
+        Param("voice_model_path", "models/piper-vi/vi_VN-vais1000-medium.onnx",
+              "Piper voice (.onnx); its config is <model>.json. Missing: espeak-ng is used"),
+        Param("voice_config_path", "", "Piper voice config (empty: <model>.json)"),
+        Param("espeak_voice", "vi", "espeak-ng voice used when no Piper voice is installed"),
+        Param("espeak_rate_wpm", 150, "espeak-ng speaking rate", "words/min", positive),
+        Param("sentence_silence_s", 0.25, "pause between sentences", "s"),
+        Param("speaker.mode", "auto", "auto: the speaker if present, else WAV files; device; wav",
+              check=_speaker_mode),
+        Param("speaker.device_name_contains", "", "pick the output device whose name contains this"),
+        Param("speaker.wav_dir", "var/tts_out", "simulated speaker: folder for one WAV per reply"),
+        Param("speaker.keep_files", 50, "simulated speaker keeps this many WAV files", "files", positive),
+    )
+
+    def __init__(self) -> None:
+        super().__init__("tts")
+
+    def configure_core(self) -> None:
+        cfg = self.cfg
+        options = TtsOptions(
+            voice_model_path=str(resolve_path(cfg["voice_model_path"])) if cfg["voice_model_path"] else "",
+            voice_config_path=str(resolve_path(cfg["voice_config_path"])) if cfg["voice_config_path"] else "",
+            espeak_voice=cfg["espeak_voice"],
+            espeak_rate_wpm=cfg["espeak_rate_wpm"],
+            sentence_silence_s=cfg["sentence_silence_s"],
+        )
+        try:
+            self._synth = SpeechSynthesizer(options)
+        except TtsUnavailable as exc:
+            raise ConfigureError(str(exc)) from exc
+        self._speaker, speaker_note = self._open_speaker()
+        level, message = self._synth.status
+        level = WARN if (level == "WARN" or speaker_note) else OK
+        self.set_status(level, "; ".join(m for m in (message, speaker_note) if m),
+                        backend=self._synth.backend, voice=self._synth.voice_name)
+
+    def _open_speaker(self):
+        cfg = self.cfg
+        if cfg["speaker.mode"] in ("auto", "device"):
+            try:
+                return PyAudioSpeaker(cfg["speaker.device_name_contains"]), ""
+            except SpeakerUnavailable as exc:
+                if cfg["speaker.mode"] == "device":
+                    raise ConfigureError(str(exc)) from exc
+                note = f"no speaker, writing WAV files to {cfg['speaker.wav_dir']} ({exc})"
+        else:
+            note = ""
+        speaker = WavFileSpeaker(resolve_path(cfg["speaker.wav_dir"]), keep_files=cfg["speaker.keep_files"])
+        return speaker, note
+
+    def activate_core(self) -> None:
+        self._speaking_pub = self.create_publisher(Bool, "speech/robot_speaking", LATCHED_QOS)
+        self._spoken_pub = self.create_publisher(String, "speech/spoken", RELIABLE_QOS)
+        self._speaking_pub.publish(Bool(data=False))
+        self._worker = Worker(self._speak, max_items=3, name="tts")
+        self._sub = self.create_subscription(String, "dialogue/reply", self._on_reply, RELIABLE_QOS)
+
+    def deactivate_core(self) -> None:
+        self.destroy_subscription(self._sub)
+        self._speaker.stop()
+        self._worker.stop()
+        self.destroy_publisher(self._speaking_pub)
+        self.destroy_publisher(self._spoken_pub)
+
+    def cleanup_core(self) -> None:
+        self._speaker.close()
+
+    def _on_reply(self, msg: String) -> None:
+        try:
+            self._worker.put(decode(msg.data, Reply))
+        except ProtocolError as exc:
+            self.set_status(WARN, f"dropped a malformed reply: {exc}")
+
+    def _speak(self, reply: Reply) -> None:
+        speed = float(reply.reply_screen.get("speech_rate", 1.0) or 1.0)
+        started = time.time()
+        first_audio = None
+        sentences, audio_s, synth_s = 0, 0.0, 0.0
+        self._speaking_pub.publish(Bool(data=True))
+        try:
+            self._speaker.begin(reply.reply_id)
+            for chunk in self._synth.synthesize(reply.reply_voice, speed=speed):
+                self._speaker.play(chunk)
+                if first_audio is None:
+                    first_audio = time.time()
+                sentences += 1
+                audio_s += len(chunk.samples) / chunk.sample_rate_hz
+                synth_s += chunk.synth_s
+            wav_path = self._speaker.end()
+        except Exception as exc:  # a bad sentence or a lost speaker must not stop the node
+            self.set_status(ERROR, f"could not speak reply {reply.reply_id}: {exc!r}")
+            return
+        finally:
+            self._speaking_pub.publish(Bool(data=False))
+        done = time.time()
+        spoken = Spoken(
+            reply_id=reply.reply_id, voice=self._synth.voice_name, sentences=sentences,
+            audio_duration_s=audio_s, synth_s=synth_s, first_audio_unix_s=first_audio or done,
+            done_unix_s=done, end_of_speech_unix_s=reply.end_of_speech_unix_s,
+            wav_paths=[wav_path] if wav_path else [],
+        )
+        self._spoken_pub.publish(String(data=encode(spoken)))
+        self.update_values(last_rtf=f"{synth_s / max(audio_s, 1e-3):.3f}",
+                           last_time_to_first_audio_s=f"{(first_audio or done) - started:.3f}")
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(TtsNode, args)
