@@ -108,7 +108,7 @@ class SpeechRecognizer:
                 "to a CTranslate2 Whisper model folder."
             )
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import ctranslate2  # noqa: F401  (heavy imports happen here, once)
+        import ctranslate2  # heavy imports happen here, once
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import Tokenizer
 

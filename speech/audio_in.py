@@ -6,6 +6,7 @@ resampled with soxr; a WAV file or folder is replayed in real time (``speed`` > 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import wave
@@ -203,10 +204,8 @@ class PyAudioSource:
 
     def close(self) -> None:
         if self._stream is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._stream.close()
-            except OSError:
-                pass
             self._stream = None
         if self._pa is not None:
             self._pa.terminate()

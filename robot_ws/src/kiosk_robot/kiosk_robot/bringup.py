@@ -8,6 +8,7 @@ delay), and on Ctrl-C / SIGTERM stops every node cleanly (SIGINT, then SIGTERM, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -130,10 +131,8 @@ class Supervisor:
         alive = [r.process for r in self._nodes if r.process is not None and r.process.poll() is None]
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
             for proc in alive:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     proc.send_signal(sig)
-                except ProcessLookupError:
-                    pass
             deadline = time.monotonic() + (timeout_s if sig != signal.SIGKILL else 5.0)
             while alive and time.monotonic() < deadline:
                 alive = [p for p in alive if p.poll() is None]

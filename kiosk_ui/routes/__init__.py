@@ -1,0 +1,1 @@
+"""HTTP and WebSocket routes of the kiosk page, one router per area."""
