@@ -154,7 +154,7 @@ class SpeechRecognizer:
             text, confidence, no_speech, window_s = self._decode(features, None, audio_s)
             fallback = True
         result = AsrResult(text, confidence, no_speech, True, "", 0.0, audio_s, window_s, fallback)
-        result.accepted, result.reject_reason = self._judge(result, full_window=window_s >= 30.0)
+        result.accepted, result.reject_reason = self.check(result)
         result.asr_s = time.perf_counter() - started
         return result
 
@@ -190,7 +190,9 @@ class SpeechRecognizer:
     def _looks_looped(self, text: str) -> bool:
         return compression_ratio(text) > self.options.max_compression_ratio
 
-    def _judge(self, result: AsrResult, full_window: bool) -> tuple[bool, str]:
+    def check(self, result: AsrResult) -> tuple[bool, str]:
+        """Accept a result, or reject it with the reason (hallucination, loop, low confidence, ...)."""
+        full_window = result.window_s >= 30.0
         text = result.text
         folded = fold_diacritics(text).lower()
         if not re.search(r"\w", text):

@@ -98,7 +98,9 @@ class VadSegmenter:
         self.options = options or VadOptions()
         self._vad = vad or SileroVad()
         self._pending = np.zeros(0, dtype=np.float32)
-        self._pre_roll: deque[np.ndarray] = deque(maxlen=max(1, int(self.options.pre_roll_ms / 1000 / FRAME_S)))
+        # the speech that triggers a start (min_speech_ms) plus the lead-in kept before it (pre_roll_ms)
+        lead_ms = self.options.pre_roll_ms + self.options.min_speech_ms
+        self._pre_roll: deque[np.ndarray] = deque(maxlen=max(1, round(lead_ms / 1000 / FRAME_S)))
         self._frames: list[np.ndarray] = []
         self._clock_s = 0.0
         self._in_speech = False

@@ -1,0 +1,143 @@
+"""Speech cores without ROS: audio sources, streaming VAD endpointing, faster-whisper gating."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kiosk_robot.harness import REPO, espeak_wav
+from speech.asr import AsrOptions, AsrResult, AsrUnavailable, SpeechRecognizer
+from speech.audio_in import AudioSourceError, MicrophoneUnavailable, PyAudioSource, WavFolderSource, read_wav
+from speech.vad import SpeechStarted, UtteranceEnded, VadOptions, VadSegmenter
+
+SR = 16000
+
+
+def _write_wav(path: Path, audio: np.ndarray, rate: int = SR, channels: int = 1) -> Path:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+@pytest.fixture(scope="module")
+def speech_clip(tmp_path_factory) -> np.ndarray:
+    return read_wav(espeak_wav("Xin chào, tôi muốn hỏi về thủ tục", tmp_path_factory.mktemp("a") / "q.wav"))
+
+
+@pytest.fixture(scope="module")
+def asr() -> SpeechRecognizer:
+    return SpeechRecognizer(AsrOptions(model_path=str(REPO / "models" / "whisper-base")))
+
+
+def _events(segmenter: VadSegmenter, audio: np.ndarray):
+    events = []
+    for start in range(0, len(audio), 512):
+        events += list(segmenter.feed(audio[start : start + 512]))
+    return events + list(segmenter.flush())
+
+
+# ---- audio sources -----------------------------------------------------------------------------
+def test_read_wav_resamples_stereo_44k_to_mono_16k(tmp_path):
+    stereo = np.tile(np.sin(np.linspace(0, 2000, 44100))[:, None] * 0.5, (1, 2)).reshape(-1)
+    audio = read_wav(_write_wav(tmp_path / "s.wav", stereo, rate=44100, channels=2))
+    assert audio.dtype == np.float32 and abs(len(audio) - SR) <= 2
+    assert 0.3 < np.abs(audio).max() <= 0.51
+
+
+@pytest.mark.parametrize("payload", [b"", b"RIFF\x00\x00\x00\x00WAVEjunk", b"not a wav at all" * 10])
+def test_corrupt_wav_raises_a_clear_error(tmp_path, payload):
+    path = tmp_path / "bad.wav"
+    path.write_bytes(payload)
+    with pytest.raises(AudioSourceError, match="bad.wav"):
+        read_wav(path)
+
+
+def test_wav_folder_plays_each_new_file_once_and_keeps_it(tmp_path, speech_clip):
+    source = WavFolderSource(tmp_path, speed=1000.0)
+    _write_wav(tmp_path / "a.wav", speech_clip)
+    blocks = source.blocks()
+    played = [next(blocks) for _ in range(int((len(speech_clip) + SR) / 512) + 40)]
+    audio = np.concatenate(played)
+    assert np.abs(audio).max() > 0.1  # the file was played ...
+    assert (tmp_path / "a.wav").exists()  # ... and not deleted
+    tail = np.concatenate([next(blocks) for _ in range(200)])
+    assert np.abs(tail).max() == 0.0  # ... and only once
+
+
+def test_missing_microphone_says_how_to_fix_it():
+    source = PyAudioSource(device_name_contains="no-such-device-xyz")
+    with pytest.raises(MicrophoneUnavailable, match="Fix"):
+        source.open()
+
+
+# ---- VAD endpointing ---------------------------------------------------------------------------
+def test_vad_cuts_one_utterance_with_short_trailing_silence(speech_clip):
+    audio = np.concatenate([np.zeros(SR), speech_clip, np.zeros(2 * SR)]).astype(np.float32)
+    segmenter = VadSegmenter(VadOptions(min_silence_ms=600))
+    events = []
+    cut_at_s = None
+    for start in range(0, len(audio), 512):
+        for event in segmenter.feed(audio[start : start + 512]):
+            events.append(event)
+            if isinstance(event, UtteranceEnded):
+                cut_at_s = segmenter.clock_s
+    assert [type(e) for e in events] == [SpeechStarted, UtteranceEnded]
+    utterance = events[1]
+    assert 0.7 <= utterance.start_s <= 1.2
+    assert cut_at_s - utterance.end_of_speech_s <= 0.7  # endpointing delay
+    assert abs(len(utterance.samples) / SR - len(speech_clip) / SR) < 0.8
+
+
+def test_vad_ignores_silence_and_steady_noise():
+    rng = np.random.default_rng(3)
+    audio = np.concatenate([np.zeros(2 * SR), rng.normal(0, 0.02, 5 * SR)]).astype(np.float32)
+    assert _events(VadSegmenter(), audio) == []
+
+
+def test_vad_cuts_a_monologue_into_bounded_pieces(speech_clip):
+    monologue = np.tile(speech_clip, int(60 * SR / len(speech_clip)) + 1)[: 60 * SR]
+    utterances = [e for e in _events(VadSegmenter(VadOptions(max_utterance_s=15.0)), monologue)
+                  if isinstance(e, UtteranceEnded)]
+    assert len(utterances) >= 4
+    assert all(len(u.samples) / SR <= 15.5 for u in utterances)
+
+
+# ---- ASR -----------------------------------------------------------------------------------------
+def test_asr_recognizes_a_clear_vietnamese_greeting(asr, tmp_path):
+    result = asr.transcribe(read_wav(espeak_wav("Xin chào", tmp_path / "hi.wav")))
+    assert result.accepted, result
+    assert "chào" in result.text.lower()
+    assert 0 < result.confidence <= 1 and result.window_s < 30
+
+
+@pytest.mark.parametrize("kind", ["silence", "noise", "too_short", "nan"])
+def test_asr_does_not_accept_non_speech(asr, kind):
+    rng = np.random.default_rng(11)
+    audio = {"silence": np.zeros(3 * SR), "noise": rng.normal(0, 0.1, 3 * SR), "too_short": np.zeros(1000),
+             "nan": np.full(SR, np.nan)}[kind].astype(np.float32)
+    result = asr.transcribe(audio)
+    assert not result.accepted and result.reject_reason
+
+
+@pytest.mark.parametrize("text", ["Hãy subscribe cho kênh Ghiền Mì Gõ để không bỏ lỡ",
+                                  "Cảm ơn các bạn đã theo dõi", "hay dang ky kenh nhe",
+                                  "khai sinh khai sinh khai sinh khai sinh khai sinh khai sinh khai sinh khai sinh"])
+def test_asr_rejects_known_hallucinations_and_loops(asr, text):
+    accepted, reason = asr.check(AsrResult(text, 0.9, 0.0, True, window_s=6.0))
+    assert not accepted and reason
+
+
+def test_asr_handles_a_long_monologue_without_crashing(asr, speech_clip):
+    result = asr.transcribe(np.tile(speech_clip, 20))
+    assert result.audio_s > 30 and isinstance(result.text, str)
+
+
+def test_missing_asr_model_names_the_file_and_the_fix(tmp_path):
+    with pytest.raises(AsrUnavailable, match=r"model\.bin.*scripts/setup\.sh"):
+        SpeechRecognizer(AsrOptions(model_path=str(tmp_path)))
