@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from std_msgs.msg import String
 
-from kiosk_protocol import ProtocolError, Transcript, Utterance, decode, encode
+from kiosk_protocol import Transcript, Utterance, encode
 from speech.asr import AsrOptions, AsrUnavailable, SpeechRecognizer
 
 from .lifecycle_base import (
@@ -76,10 +76,9 @@ class AsrNode(KioskLifecycleNode):
         self._asr = None
 
     def _on_utterance(self, msg: String) -> None:
-        try:
-            self._worker.put(decode(msg.data, Utterance))
-        except ProtocolError as exc:
-            self.set_status(WARN, f"dropped a malformed utterance: {exc}")
+        utterance = self.decode_or_warn(msg.data, Utterance, "utterance")
+        if utterance is not None:
+            self._worker.put(utterance)
 
     def _transcribe(self, utterance: Utterance) -> None:
         result = self._asr.transcribe(utterance.samples())

@@ -7,7 +7,7 @@ import time
 from std_msgs.msg import String
 
 from dialogue import DialogueEngine, DialogueUnavailable
-from kiosk_protocol import Escalation, ProtocolError, Reply, Transcript, UserInput, decode, encode
+from kiosk_protocol import Escalation, Reply, Transcript, UserInput, encode
 
 from .lifecycle_base import (
     ERROR,
@@ -83,19 +83,13 @@ class DialogueNode(KioskLifecycleNode):
                             "(run: python -m dialogue validate)")
 
     def _on_transcript(self, msg: String) -> None:
-        try:
-            transcript = decode(msg.data, Transcript)
-        except ProtocolError as exc:
-            self.set_status(WARN, f"dropped a malformed transcript: {exc}")
-            return
-        if transcript.accepted:
+        transcript = self.decode_or_warn(msg.data, Transcript, "transcript")
+        if transcript is not None and transcript.accepted:
             self._answer(transcript.text, "voice", transcript.utterance_id, transcript.end_of_speech_unix_s)
 
     def _on_input(self, msg: String) -> None:
-        try:
-            user_input = decode(msg.data, UserInput)
-        except ProtocolError as exc:
-            self.set_status(WARN, f"dropped a malformed screen input: {exc}")
+        user_input = self.decode_or_warn(msg.data, UserInput, "screen input")
+        if user_input is None:
             return
         if user_input.session_id:
             self._session_id = user_input.session_id

@@ -29,6 +29,8 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
+from kiosk_protocol import ProtocolError, decode
+
 __all__ = [
     "ERROR",
     "LATCHED_QOS",
@@ -142,6 +144,14 @@ class KioskLifecycleNode(LifecycleNode):
         if changed and level >= WARN:
             log = self.get_logger().error if level == ERROR else self.get_logger().warning
             log(message)
+
+    def decode_or_warn(self, data: str, kind: type, what: str):
+        """Parse a kiosk_protocol payload; on a malformed one report WARN and return None."""
+        try:
+            return decode(data, kind)
+        except ProtocolError as exc:
+            self.set_status(WARN, f"dropped a malformed {what}: {exc}")
+            return None
 
     def update_values(self, **values: Any) -> None:
         with self._status_lock:

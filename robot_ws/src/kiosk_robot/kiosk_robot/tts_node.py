@@ -6,7 +6,7 @@ import time
 
 from std_msgs.msg import Bool, String
 
-from kiosk_protocol import ProtocolError, Reply, Spoken, decode, encode
+from kiosk_protocol import Reply, Spoken, encode
 from speech.speaker import PyAudioSpeaker, SpeakerUnavailable, WavFileSpeaker
 from speech.tts import SpeechSynthesizer, TtsOptions, TtsUnavailable
 
@@ -100,10 +100,9 @@ class TtsNode(KioskLifecycleNode):
         self._speaker.close()
 
     def _on_reply(self, msg: String) -> None:
-        try:
-            self._worker.put(decode(msg.data, Reply))
-        except ProtocolError as exc:
-            self.set_status(WARN, f"dropped a malformed reply: {exc}")
+        reply = self.decode_or_warn(msg.data, Reply, "reply")
+        if reply is not None:
+            self._worker.put(reply)
 
     def _speak(self, reply: Reply) -> None:
         speed = float(reply.reply_screen.get("speech_rate", 1.0) or 1.0)
