@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from speech.resample import resample_float
+
 __all__ = [
     "AudioSourceError",
     "MicrophoneUnavailable",
@@ -38,14 +40,6 @@ class MicrophoneUnavailable(AudioSourceError):
     """No input device could be opened."""
 
 
-def _resample(audio: np.ndarray, rate_hz: int) -> np.ndarray:
-    if rate_hz == SAMPLE_RATE_HZ:
-        return audio.astype(np.float32)
-    import soxr
-
-    return soxr.resample(audio, rate_hz, SAMPLE_RATE_HZ).astype(np.float32)
-
-
 def read_wav(path: Path) -> np.ndarray:
     """Read a PCM WAV file as float32 mono 16 kHz. Raises AudioSourceError with the reason."""
     try:
@@ -63,7 +57,7 @@ def read_wav(path: Path) -> np.ndarray:
         audio = np.frombuffer(raw[: len(raw) // width * width], dtype=dtype).astype(np.float32)
         audio /= float(2 ** (8 * width - 1))
     audio = audio[: len(audio) // channels * channels].reshape(-1, channels).mean(axis=1)
-    return _resample(audio, rate)
+    return resample_float(audio, rate, SAMPLE_RATE_HZ)
 
 
 @dataclass
@@ -200,7 +194,7 @@ class PyAudioSource:
             except OSError as exc:
                 self.close()
                 raise MicrophoneUnavailable(f"microphone '{self.device_name}' was lost: {exc}") from exc
-            yield _resample(np.frombuffer(raw, dtype=np.float32), self.native_rate_hz)
+            yield resample_float(np.frombuffer(raw, dtype=np.float32), self.native_rate_hz, SAMPLE_RATE_HZ)
 
     def close(self) -> None:
         if self._stream is not None:

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from speech.resample import resample_int16
 from speech.tts import AudioChunk
 
 __all__ = ["PyAudioSpeaker", "Speaker", "SpeakerUnavailable", "WavFileSpeaker"]
@@ -46,13 +47,6 @@ class Speaker(Protocol):
     def close(self) -> None: ...
 
 
-def _resample_int16(samples: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
-    if from_hz == to_hz or len(samples) == 0:
-        return samples.astype(np.int16, copy=False)
-    import soxr
-
-    out = soxr.resample(samples.astype(np.float32) / 32768.0, from_hz, to_hz)
-    return np.clip(out * 32768.0, -32768, 32767).astype(np.int16)
 
 
 class WavFileSpeaker:
@@ -91,7 +85,7 @@ class WavFileSpeaker:
             return
         if not self._rate_hz:
             self._rate_hz = chunk.sample_rate_hz
-        self._parts.append(_resample_int16(chunk.samples, chunk.sample_rate_hz, self._rate_hz))
+        self._parts.append(resample_int16(chunk.samples, chunk.sample_rate_hz, self._rate_hz))
         if self.realtime:
             self._stop.wait(len(chunk.samples) / chunk.sample_rate_hz)
 
@@ -209,7 +203,7 @@ class PyAudioSpeaker:
         if self._stop.is_set():
             return
         self._open(chunk.sample_rate_hz)
-        samples = _resample_int16(chunk.samples, chunk.sample_rate_hz, self._stream_rate_hz)
+        samples = resample_int16(chunk.samples, chunk.sample_rate_hz, self._stream_rate_hz)
         block = max(1, self._stream_rate_hz * self.block_ms // 1000)
         for start in range(0, len(samples), block):
             if self._stop.is_set():

@@ -31,6 +31,7 @@ import numpy as np
 
 from kiosk_protocol.text import nfc
 from speech.normalize_vi import normalize_for_speech, split_sentences
+from speech.resample import resample_int16
 
 __all__ = ["PRODUCTION_VOICE", "AudioChunk", "SpeechSynthesizer", "TtsOptions", "TtsUnavailable"]
 
@@ -210,7 +211,7 @@ class SpeechSynthesizer:
                 raise
             log.warning("Piper failed on %r (%s); speaking it with espeak-ng", spoken[:60], exc)
             samples, rate = self._run_espeak(spoken, self.options.espeak_rate_wpm * speed)
-            return _resample_int16(samples, rate, self.sample_rate_hz)
+            return resample_int16(samples, rate, self.sample_rate_hz)
 
     def _run_piper(self, spoken: str, speed: float) -> np.ndarray:
         from piper import SynthesisConfig
@@ -240,12 +241,3 @@ class SpeechSynthesizer:
             return _wav_bytes_to_int16(result.stdout)
         except ValueError as exc:
             raise TtsUnavailable(f"espeak-ng produced unreadable audio: {exc}") from exc
-
-
-def _resample_int16(samples: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
-    if from_hz == to_hz or len(samples) == 0:
-        return samples
-    import soxr
-
-    out = soxr.resample(samples.astype(np.float32) / 32768.0, from_hz, to_hz)
-    return np.clip(out * 32768.0, -32768, 32767).astype(np.int16)
