@@ -28,16 +28,22 @@ class PageClient:
 
     def __init__(self, url: str) -> None:
         self.events: list[dict] = []
-        self._ws = connect(url.replace("http", "ws") + "/ws", open_timeout=10)
+        self._url = url.replace("http", "ws") + "/ws"
+        self._ws = None
+        self._connected = threading.Event()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
+        assert self._connected.wait(10), f"cannot connect to {self._url}"
 
     def _read(self) -> None:
-        try:
-            for raw in self._ws:
-                self.events.append(json.loads(raw))
-        except Exception:  # closed at the end of the test
-            return
+        with connect(self._url, open_timeout=10) as ws:
+            self._ws = ws
+            self._connected.set()
+            try:
+                for raw in ws:
+                    self.events.append(json.loads(raw))
+            except Exception:  # closed at the end of the test
+                return
 
     def of_kind(self, kind: str) -> list[dict]:
         return [e for e in list(self.events) if e.get("kind") == kind]

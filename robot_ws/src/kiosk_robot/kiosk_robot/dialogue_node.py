@@ -7,6 +7,7 @@ import time
 from std_msgs.msg import String
 
 from dialogue import DialogueEngine, DialogueUnavailable
+from dialogue.manager import EngineOptions
 from kiosk_protocol import Escalation, Reply, Transcript, UserInput, encode
 
 from .lifecycle_base import (
@@ -34,6 +35,8 @@ class DialogueNode(KioskLifecycleNode):
         Param("kb_dir", "dialogue/kb/procedures", "knowledge base folder (one YAML per procedure)"),
         Param("center_path", "config/center.yaml", "this center's facts: name, hours, counters, hotline"),
         Param("idle_reset_s", 120.0, "a visitor's session resets after this much silence", "s", positive),
+        Param("clarify_margin", 0.25, "ask 'A or B?' when the top two procedures are closer than this", "probability"),
+        Param("max_failures", 2, "not-understood turns in a row before calling a staff member", "turns", positive),
         Param("reload_period_s", 0.0, "re-read the KB and model this often (0: never)", "s"),
     )
 
@@ -49,7 +52,9 @@ class DialogueNode(KioskLifecycleNode):
                 model_dir=resolve_path(self.cfg["model_dir"]),
                 kb_dir=resolve_path(self.cfg["kb_dir"]),
                 center_path=resolve_path(self.cfg["center_path"]),
-                idle_reset_s=self.cfg["idle_reset_s"],
+                options=EngineOptions(idle_reset_s=self.cfg["idle_reset_s"],
+                                      clarify_margin=self.cfg["clarify_margin"],
+                                      max_failures=self.cfg["max_failures"]),
             )
         except DialogueUnavailable as exc:
             raise ConfigureError(str(exc)) from exc
