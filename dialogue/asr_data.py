@@ -1,0 +1,249 @@
+"""Real recognition errors for training: speak training sentences, run the ASR, keep its output.
+
+``python -m dialogue gen-asr-data`` calls :func:`main`. A seeded sample of training sentences is
+spoken with ``espeak-ng -v vi`` at two speeds, resampled to 16 kHz and transcribed by
+the kiosk's recognizer (faster-whisper base: language vi, int8, temperature 0, beam 5, no
+initial prompt); the pairs go to
+``dialogue/kb/asr_transcripts.yaml`` (``{items: [{intent, text_clean, text_asr}]}``), which
+training reads. Clips are decoded one by one: joining
+several clips into one Whisper window was measured no faster here and caused repetition loops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import itertools
+import logging
+import os
+import random
+import shutil
+import subprocess
+import time
+import wave
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from kiosk_protocol.text import nfc
+
+__all__ = ["AsrDataOptions", "Clip", "Transcriber", "generate", "main", "speak"]
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = REPO_ROOT / "dialogue" / "kb" / "asr_transcripts.yaml"
+DEFAULT_MODEL = REPO_ROOT / "models" / "whisper-base"
+SAMPLE_RATE_HZ = 16000
+
+
+@dataclass
+class AsrDataOptions:
+    """Generation settings."""
+
+    kb_dir: Path = REPO_ROOT / "dialogue" / "kb"
+    out_path: Path = DEFAULT_OUT
+    model_path: Path = DEFAULT_MODEL
+    seed: int = 13
+    per_procedure: int = 12  # sentences per procedure intent
+    per_act: int = 3  # sentences per dialogue act
+    n_out_of_scope: int = 20
+    speeds_wpm: tuple[int, ...] = (135, 175)  # espeak-ng -s values
+    beam_size: int = 5
+    cpu_threads: int = 2
+    limit: int | None = None  # at most this many clips (for a quick measurement)
+
+
+@dataclass
+class Clip:
+    """One spoken training sentence."""
+
+    intent: str
+    text: str
+    speed_wpm: int
+    samples: np.ndarray = field(repr=False)
+
+
+def speak(text: str, speed_wpm: int) -> np.ndarray:
+    """Synthesize ``text`` with espeak-ng (Vietnamese voice) as float32 mono 16 kHz samples."""
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        raise RuntimeError("espeak-ng not found; install it with `apt-get install espeak-ng`")
+    wav_bytes = subprocess.run(
+        [exe, "-v", "vi", "-s", str(speed_wpm), "--stdout", text], check=True, capture_output=True
+    ).stdout
+    with wave.open(io.BytesIO(wav_bytes)) as wf:
+        rate = wf.getframerate()
+        pcm = np.frombuffer(wf.readframes(wf.getnframes()), dtype=np.int16)
+    audio = pcm.astype(np.float32) / 32768.0
+    if rate != SAMPLE_RATE_HZ:
+        import soxr
+
+        audio = soxr.resample(audio, rate, SAMPLE_RATE_HZ).astype(np.float32)
+    return audio
+
+
+class Transcriber:
+    """The kiosk's own recognizer (:class:`speech.asr.SpeechRecognizer`) when present, else plain
+    faster-whisper; both: language vi, int8, temperature 0, no initial prompt."""
+
+    def __init__(self, model_path: Path, beam_size: int, cpu_threads: int) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        self.kind = "speech.asr.SpeechRecognizer"
+        try:
+            from speech.asr import AsrOptions, SpeechRecognizer
+        except ImportError:
+            from faster_whisper import WhisperModel
+
+            self.kind = "faster_whisper.WhisperModel"
+            self._recognizer = None
+            self._model = WhisperModel(str(model_path), device="cpu", compute_type="int8", cpu_threads=cpu_threads)
+        else:
+            opts = AsrOptions(model_path=str(model_path), beam_size=beam_size, cpu_threads=cpu_threads)
+            self._recognizer = SpeechRecognizer(opts)
+        self.beam_size = beam_size
+
+    def transcribe(self, audio: np.ndarray) -> tuple[str, bool]:
+        """(text, accepted) of one clip; ``accepted`` is the recognizer's own hallucination gate."""
+        if self._recognizer is not None:
+            result = self._recognizer.transcribe(audio)
+            return result.text, result.accepted
+        segments, _ = self._model.transcribe(
+            audio,
+            language="vi",
+            beam_size=self.beam_size,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            initial_prompt=None,
+            vad_filter=False,
+        )
+        return " ".join(s.text.strip() for s in segments).strip(), True
+
+
+def _is_loop(text: str, clean: str) -> bool:
+    """True for Whisper repetition loops: far longer than the sentence, or one word 4+ times in a row."""
+    words = text.lower().split()
+    if len(words) > 2 * len(clean.split()) + 4:
+        return True
+    run = 1
+    for a, b in itertools.pairwise(words):
+        run = run + 1 if a.strip(",.?!") == b.strip(",.?!") else 1
+        if run >= 4:
+            return True
+    return False
+
+
+def _sample_sentences(opts: AsrDataOptions) -> list[tuple[str, str]]:
+    """Seeded (intent, sentence) sample: examples of every procedure, a few acts and out-of-scope."""
+    from dialogue.model import OUT_OF_SCOPE
+    from dialogue.train import load_training_sources
+
+    sources, _ = load_training_sources(opts.kb_dir, strict=False)
+    by_label: dict[str, list[str]] = defaultdict(list)
+    for s in sources:
+        if s.augment and "/name" not in s.group:
+            by_label[s.label].append(s.text)
+    acts_data = yaml.safe_load((opts.kb_dir / "acts.yaml").read_text(encoding="utf-8")) or {}
+    acts = set(acts_data.get("acts") or {})
+    rng = random.Random(opts.seed)
+    chosen: list[tuple[str, str]] = []
+    for label in sorted(by_label):
+        texts = sorted(set(by_label[label]))
+        n = opts.per_act if label in acts else opts.per_procedure
+        n = opts.n_out_of_scope if label == OUT_OF_SCOPE else n
+        chosen += [(label, t) for t in rng.sample(texts, k=min(n, len(texts)))]
+    return chosen
+
+
+def generate(opts: AsrDataOptions) -> dict:
+    """Speak, transcribe and write the YAML file; return a summary."""
+    t0 = time.perf_counter()
+    sentences = _sample_sentences(opts)
+    pairs = [(intent, text, speed) for intent, text in sentences for speed in opts.speeds_wpm]
+    if opts.limit is not None:
+        pairs = pairs[: opts.limit]
+    clips = [Clip(intent, text, speed, speak(text, speed)) for intent, text, speed in pairs]
+    t_tts = time.perf_counter() - t0
+    asr = Transcriber(opts.model_path, opts.beam_size, opts.cpu_threads)
+    t1 = time.perf_counter()
+    outputs: list[tuple[str, bool]] = []
+    for i, clip in enumerate(clips, 1):
+        outputs.append(asr.transcribe(clip.samples))
+        if i % 50 == 0:
+            log.info("transcribed %d/%d clips (%.0f s)", i, len(clips), time.perf_counter() - t1)
+    t_asr = time.perf_counter() - t1
+    items = []
+    dropped = 0
+    for c, (out, accepted) in zip(clips, outputs, strict=True):
+        if not accepted or not out.strip() or _is_loop(out, c.text):
+            dropped += 1  # rejected by the recognizer's gate, empty or looped: never reaches the dialogue
+            continue
+        items.append({"intent": c.intent, "text_clean": c.text, "text_asr": nfc(out)})
+    header = (
+        "# Generated by `python -m dialogue gen-asr-data` (dialogue/asr_data.py): training sentences\n"
+        f"# spoken with espeak-ng -v vi at {list(opts.speeds_wpm)} wpm, recognized by faster-whisper base\n"
+        f"# (int8, language vi, temperature 0, beam {opts.beam_size}, no initial prompt), seed {opts.seed}.\n"
+        "# Do not edit by hand; regenerate instead.\n"
+    )
+    opts.out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = opts.out_path.with_suffix(".yaml.tmp")
+    tmp.write_text(
+        header + yaml.safe_dump({"items": items}, allow_unicode=True, sort_keys=False, width=200),
+        encoding="utf-8",
+    )
+    tmp.replace(opts.out_path)
+    return {
+        "sentences": len(sentences),
+        "clips": len(clips),
+        "items_written": len(items),
+        "dropped_rejected_empty_or_loop": dropped,
+        "recognizer": asr.kind,
+        "tts_s": round(t_tts, 1),
+        "asr_s": round(t_asr, 1),
+        "asr_s_per_clip": round(t_asr / max(1, len(clips)), 3),
+        "out": str(opts.out_path),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry (``python -m dialogue gen-asr-data [options]``)."""
+    d = AsrDataOptions()
+    ap = argparse.ArgumentParser(prog="python -m dialogue gen-asr-data", description=__doc__.splitlines()[0])
+    ap.add_argument("--kb-dir", type=Path, default=d.kb_dir, help="KB root holding procedures/ and acts.yaml")
+    ap.add_argument("--out", type=Path, default=d.out_path, help="output YAML file")
+    ap.add_argument("--model", type=Path, default=d.model_path, help="faster-whisper model folder")
+    ap.add_argument("--seed", type=int, default=d.seed)
+    ap.add_argument("--per-procedure", type=int, default=d.per_procedure, help="sentences per procedure")
+    ap.add_argument("--per-act", type=int, default=d.per_act, help="sentences per dialogue act")
+    ap.add_argument("--out-of-scope", type=int, default=d.n_out_of_scope, help="out-of-scope sentences")
+    ap.add_argument("--speeds", default=",".join(map(str, d.speeds_wpm)), help="espeak-ng speeds, comma list")
+    ap.add_argument("--threads", type=int, default=d.cpu_threads, help="CPU threads for the ASR")
+    ap.add_argument("--limit", type=int, default=None, help="at most N clips (quick measurement)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    opts = AsrDataOptions(
+        kb_dir=args.kb_dir,
+        out_path=args.out,
+        model_path=args.model,
+        seed=args.seed,
+        per_procedure=args.per_procedure,
+        per_act=args.per_act,
+        n_out_of_scope=args.out_of_scope,
+        speeds_wpm=tuple(int(s) for s in args.speeds.split(",") if s.strip()),
+        cpu_threads=args.threads,
+        limit=args.limit,
+    )
+    if not (opts.model_path / "model.bin").is_file():
+        log.error("ASR model not found in %s; assemble it (setup script) or pass --model", opts.model_path)
+        return 2
+    summary = generate(opts)
+    log.info("ASR data: %s", summary)
+    print(yaml.safe_dump(summary, allow_unicode=True, sort_keys=False).strip())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

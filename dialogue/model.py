@@ -1,0 +1,158 @@
+"""Intent model at run time: ONNX (char + word n-gram TF-IDF, logistic regression) on onnxruntime.
+
+Only onnxruntime and numpy are imported here; scikit-learn is needed for training only
+(:mod:`dialogue.train`). :func:`prepare_text` is the one text preparation used by training and
+inference alike.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kiosk_protocol.text import fold_diacritics, nfc
+
+__all__ = [
+    "EMPTY_TOKEN",
+    "MAX_TEXT_CHARS",
+    "META_FILE",
+    "MODEL_FILE",
+    "OUT_OF_SCOPE",
+    "IntentModel",
+    "IntentPrediction",
+    "ModelUnavailable",
+    "prepare_text",
+]
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "dialogue.onnx"
+META_FILE = "meta.json"
+OUT_OF_SCOPE = "out_of_scope"
+EMPTY_TOKEN = "_"
+MAX_TEXT_CHARS = 200  # longer questions are cut: keeps latency bounded, intent is in the start
+TRAIN_COMMAND = "python -m dialogue train"
+
+# Markup tags are dropped; anything else that is not a letter or a digit becomes a space.
+_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,80}>")
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def prepare_text(text: str) -> str:
+    """Normalize a question for the model: NFC, lowercase, words only, plus its folded form.
+
+    Markup tags, punctuation and emoji are dropped, immediately repeated words collapse to one and
+    the result is cut to ``MAX_TEXT_CHARS``. Returns ``" <text> | <text without diacritics> "`` so
+    that questions typed without diacritics share n-grams with the diacritic form.
+    """
+    words = _NON_WORD.sub(" ", _TAG.sub(" ", nfc(text or "")).lower()).split()
+    # Repeated words ("ờ ờ ờ", ASR loops) collapse to one, then the text is cut.
+    words = [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
+    # "_" cannot come from input (removed above): an empty question still gives one word token,
+    # because the ONNX tokenizer and scikit-learn disagree on texts without any.
+    cleaned = " ".join(words)[:MAX_TEXT_CHARS].strip() or EMPTY_TOKEN
+    return f" {cleaned} | {fold_diacritics(cleaned)} "
+
+
+class ModelUnavailable(RuntimeError):
+    """The intent model files are missing or unreadable; the message names the file and the fix."""
+
+
+@dataclass
+class IntentPrediction:
+    """Result of :meth:`IntentModel.predict`."""
+
+    intent: str
+    confidence: float
+    ranked: list[tuple[str, float]]
+    out_of_scope: bool
+
+
+class IntentModel:
+    """Loaded ONNX intent classifier; one onnxruntime session (1 intra-op thread) per instance."""
+
+    def __init__(self, session: object, labels: list[str], oos_threshold: float, meta: dict) -> None:
+        self._session = session
+        self.labels = labels
+        self.oos_threshold = oos_threshold
+        self.meta = meta
+        self._input_name = session.get_inputs()[0].name  # type: ignore[attr-defined]
+        outputs = [o.name for o in session.get_outputs()]  # type: ignore[attr-defined]
+        self._prob_output = "probabilities" if "probabilities" in outputs else outputs[-1]
+
+    @classmethod
+    def load(cls, model_dir: Path) -> IntentModel:
+        """Load ``model_dir/dialogue.onnx`` and ``model_dir/meta.json``.
+
+        Raises :class:`ModelUnavailable` naming the missing or bad file and the fix command.
+        """
+        model_dir = Path(model_dir)
+        onnx_path = model_dir / MODEL_FILE
+        meta_path = model_dir / META_FILE
+        for path in (onnx_path, meta_path):
+            if not path.is_file():
+                raise ModelUnavailable(f"Intent model file missing: {path}. Build it with `{TRAIN_COMMAND}`.")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            labels = [str(x) for x in meta["labels"]]
+            threshold = float(meta["oos_threshold"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelUnavailable(
+                f"Intent model metadata unreadable: {meta_path} ({exc}). Rebuild it with `{TRAIN_COMMAND}`."
+            ) from exc
+        try:
+            import onnxruntime as ort
+
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = 1
+            opts.inter_op_num_threads = 1
+            opts.log_severity_level = 3
+            session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelUnavailable(
+                f"Intent model unreadable: {onnx_path} ({exc}). Rebuild it with `{TRAIN_COMMAND}`."
+            ) from exc
+        model = cls(session, labels, threshold, meta)
+        n_out = model._probabilities([prepare_text("")]).shape[1]
+        if n_out != len(labels):
+            raise ModelUnavailable(
+                f"Intent model {onnx_path} has {n_out} outputs but {meta_path} lists {len(labels)} labels. "
+                f"Rebuild it with `{TRAIN_COMMAND}`."
+            )
+        log.info("intent model loaded: %s (%d labels, oos threshold %.3f)", onnx_path, len(labels), threshold)
+        return model
+
+    def _probabilities(self, prepared: list[str]) -> np.ndarray:
+        feed = {self._input_name: np.array(prepared, dtype=object).reshape(-1, 1)}
+        out = self._session.run([self._prob_output], feed)[0]  # type: ignore[attr-defined]
+        return np.asarray(out, dtype=np.float64)
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """Class probabilities, shape (len(texts), len(labels)), columns in ``labels`` order."""
+        if not texts:
+            return np.zeros((0, len(self.labels)))
+        return self._probabilities([prepare_text(t) for t in texts])
+
+    def predict(self, text: str, top_k: int = 3) -> IntentPrediction:
+        """Classify one question; below the calibrated threshold the intent is ``out_of_scope``."""
+        probs = self._probabilities([prepare_text(text)])[0]
+        order = np.argsort(-probs, kind="stable")[: max(1, top_k)]
+        ranked = [(self.labels[i], float(probs[i])) for i in order]
+        top_label, top_p = ranked[0]
+        if not _has_word(text):  # nothing to classify (empty, emoji, markup only)
+            return IntentPrediction(intent=OUT_OF_SCOPE, confidence=1.0, ranked=ranked, out_of_scope=True)
+        oos = top_label == OUT_OF_SCOPE or top_p < self.oos_threshold
+        intent = OUT_OF_SCOPE if oos else top_label
+        # For out-of-scope, confidence is how sure the model is that no known intent fits.
+        confidence = top_p if not oos or top_label == OUT_OF_SCOPE else 1.0 - top_p
+        return IntentPrediction(intent=intent, confidence=confidence, ranked=ranked, out_of_scope=oos)
+
+
+def _has_word(text: str) -> bool:
+    """True when the text holds at least one letter or digit."""
+    return bool(_NON_WORD.sub("", _TAG.sub(" ", nfc(text or ""))))
