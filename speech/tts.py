@@ -18,9 +18,11 @@ Usage::
 from __future__ import annotations
 
 import logging
+import queue
 import shutil
 import struct
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +35,14 @@ from kiosk_protocol.text import nfc
 from speech.normalize_vi import normalize_for_speech, split_sentences
 from speech.resample import resample_int16
 
-__all__ = ["PRODUCTION_VOICE", "AudioChunk", "SpeechSynthesizer", "TtsOptions", "TtsUnavailable"]
+__all__ = [
+    "PRODUCTION_VOICE",
+    "AudioChunk",
+    "SpeechSynthesizer",
+    "TtsOptions",
+    "TtsUnavailable",
+    "read_ahead",
+]
 
 log = logging.getLogger(__name__)
 
@@ -241,3 +250,44 @@ class SpeechSynthesizer:
             return _wav_bytes_to_int16(result.stdout)
         except ValueError as exc:
             raise TtsUnavailable(f"espeak-ng produced unreadable audio: {exc}") from exc
+
+
+_DONE = object()
+
+
+def read_ahead(chunks: Iterator[AudioChunk], depth: int = 2) -> Iterator[AudioChunk]:
+    """Run a chunk generator in a background thread, up to ``depth`` chunks ahead.
+
+    A speaker's ``play`` blocks while a sentence sounds; with this, the next sentences are
+    synthesized meanwhile, so the first sentence plays while the rest is being synthesized.
+    An exception in the generator is re-raised in the caller.
+    """
+    buffer: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        buffer.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(_DONE)
+        except BaseException as exc:  # handed to the consumer
+            buffer.put(exc)
+
+    threading.Thread(target=produce, name="tts-read-ahead", daemon=True).start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()

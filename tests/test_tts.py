@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from speech.speaker import PyAudioSpeaker, SpeakerUnavailable, WavFileSpeaker
-from speech.tts import AudioChunk, SpeechSynthesizer, TtsOptions, TtsUnavailable
+from speech.tts import AudioChunk, SpeechSynthesizer, TtsOptions, TtsUnavailable, read_ahead
 
 REPO = Path(__file__).resolve().parent.parent
 JOE_VOICE = REPO / "models" / "piper" / "en_US-joe-medium.onnx"
@@ -306,3 +306,28 @@ def test_pyaudio_speaker_on_this_machine() -> None:
 
 def test_espeak_binary_is_installed() -> None:
     assert shutil.which("espeak-ng"), "apt-get install espeak-ng"
+
+
+def test_read_ahead_synthesizes_the_next_sentence_while_the_first_plays():
+    second_made = threading.Event()
+
+    def sentences():
+        yield AudioChunk(np.zeros(10, np.int16), 16000, "một", 0.0)
+        second_made.set()
+        yield AudioChunk(np.zeros(10, np.int16), 16000, "hai", 0.0)
+
+    got = []
+    for chunk in read_ahead(sentences()):
+        got.append(chunk.sentence)
+        if len(got) == 1:  # "playing" the first sentence: the second must get made meanwhile
+            assert second_made.wait(5.0), "the second sentence was not synthesized during playback"
+    assert got == ["một", "hai"]
+
+
+def test_read_ahead_passes_errors_to_the_caller():
+    def broken():
+        raise RuntimeError("voice crashed")
+        yield
+
+    with pytest.raises(RuntimeError, match="voice crashed"):
+        list(read_ahead(broken()))

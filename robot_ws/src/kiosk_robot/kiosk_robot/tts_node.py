@@ -8,7 +8,7 @@ from std_msgs.msg import Bool, String
 
 from kiosk_protocol import Reply, Spoken, encode
 from speech.speaker import PyAudioSpeaker, SpeakerUnavailable, WavFileSpeaker
-from speech.tts import SpeechSynthesizer, TtsOptions, TtsUnavailable
+from speech.tts import SpeechSynthesizer, TtsOptions, TtsUnavailable, read_ahead
 
 from .lifecycle_base import (
     ERROR,
@@ -44,6 +44,8 @@ class TtsNode(KioskLifecycleNode):
         Param("speaker.device_name_contains", "", "pick the output device whose name contains this"),
         Param("speaker.wav_dir", "var/tts_out", "simulated speaker: folder for one WAV per reply"),
         Param("speaker.keep_files", 50, "simulated speaker keeps this many WAV files", "files", positive),
+        Param("speaker.retry_period_s", 10.0, "auto mode: look for a speaker this often while writing WAVs", "s",
+              positive),
     )
 
     def __init__(self) -> None:
@@ -63,13 +65,18 @@ class TtsNode(KioskLifecycleNode):
         except TtsUnavailable as exc:
             raise ConfigureError(str(exc)) from exc
         self._speaker, speaker_note = self._open_speaker()
+        self._report(speaker_note)
+
+    def _report(self, speaker_note: str) -> None:
         level, message = self._synth.status
         level = WARN if (level == "WARN" or speaker_note) else OK
         self.set_status(level, "; ".join(m for m in (message, speaker_note) if m),
                         backend=self._synth.backend, voice=self._synth.voice_name)
 
     def _open_speaker(self):
+        """The configured speaker, or (auto mode) the WAV speaker with a note saying why."""
         cfg = self.cfg
+        self._last_probe_s = time.monotonic()
         if cfg["speaker.mode"] in ("auto", "device"):
             try:
                 return PyAudioSpeaker(cfg["speaker.device_name_contains"]), ""
@@ -104,7 +111,18 @@ class TtsNode(KioskLifecycleNode):
         if reply is not None:
             self._worker.put(reply)
 
+    def _pick_up_new_speaker(self) -> None:
+        """Auto mode on the WAV fallback: switch to a speaker that has been plugged in."""
+        waiting = self.cfg["speaker.mode"] == "auto" and isinstance(self._speaker, WavFileSpeaker)
+        if waiting and time.monotonic() - self._last_probe_s > self.cfg["speaker.retry_period_s"]:
+            speaker, note = self._open_speaker()
+            if not note:
+                self._speaker.close()
+                self._speaker = speaker
+                self._report("")
+
     def _speak(self, reply: Reply) -> None:
+        self._pick_up_new_speaker()
         speed = float(reply.reply_screen.get("speech_rate", 1.0) or 1.0)
         started = time.time()
         first_audio = None
@@ -112,7 +130,7 @@ class TtsNode(KioskLifecycleNode):
         self._speaking_pub.publish(Bool(data=True))
         try:
             self._speaker.begin(reply.reply_id)
-            for chunk in self._synth.synthesize(reply.reply_voice, speed=speed):
+            for chunk in read_ahead(self._synth.synthesize(reply.reply_voice, speed=speed)):
                 self._speaker.play(chunk)
                 if first_audio is None:
                     first_audio = time.time()
