@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+
 from kiosk_robot.harness import REPO, Kiosk, TopicRecorder, espeak_wav, free_port, node_active
 
 __all__ = ["REPO", "Kiosk", "TopicRecorder", "espeak_wav", "free_port", "node_active"]

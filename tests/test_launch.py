@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import yaml
+
 from kiosk_robot.bringup import KIOSK_NODES
 
 REPO = Path(__file__).resolve().parent.parent

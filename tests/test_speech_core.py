@@ -54,7 +54,7 @@ def test_read_wav_resamples_stereo_44k_to_mono_16k(tmp_path):
 def test_corrupt_wav_raises_a_clear_error(tmp_path, payload):
     path = tmp_path / "bad.wav"
     path.write_bytes(payload)
-    with pytest.raises(AudioSourceError, match="bad.wav"):
+    with pytest.raises(AudioSourceError, match=r"bad\.wav"):
         read_wav(path)
 
 
