@@ -119,6 +119,11 @@ class VadSegmenter:
         """Stream time: seconds of audio consumed so far."""
         return self._clock_s
 
+    @property
+    def received_s(self) -> float:
+        """Stream time at the end of all audio fed so far (consumed or still buffered)."""
+        return self._clock_s + len(self._pending) / SAMPLE_RATE_HZ
+
     def reset(self) -> None:
         """Drop any partial utterance (e.g. when the robot starts speaking)."""
         self._vad.reset()

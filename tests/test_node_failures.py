@@ -45,3 +45,20 @@ def test_nodes_report_missing_devices_and_models_and_keep_running(tmp_path, reco
             os.kill(pids[0], 0)
     finally:
         assert kiosk.stop() == 0, kiosk.log_tail()
+
+
+def test_ui_reports_a_busy_port(tmp_path, recorder_factory):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        kiosk = Kiosk(tmp_path, "ui_fail", nodes="ui", overrides={"ui": {"port": port}})
+        recorder = recorder_factory("ui_fail")
+        try:
+            recorder.wait_for(
+                lambda: (s := recorder.diagnostics.get("/ui_fail/ui/ui")) and s["level"] == ERROR
+                and "port" in s["message"], 60, "ui ERROR about the busy port")
+        finally:
+            assert kiosk.stop() == 0, kiosk.log_tail()

@@ -9,7 +9,7 @@ from std_msgs.msg import Bool, String
 
 from kiosk_protocol import Utterance, encode
 from speech.audio_in import AudioSourceError, MicrophoneUnavailable, PyAudioSource, WavFolderSource
-from speech.vad import SpeechStarted, VadOptions, VadSegmenter
+from speech.vad import SAMPLE_RATE_HZ, SpeechStarted, VadOptions, VadSegmenter
 
 from .lifecycle_base import (
     ERROR,
@@ -133,11 +133,12 @@ class MicrophoneNode(KioskLifecycleNode):
             for block in blocks:
                 if not self._running.is_set():
                     return
-                wall = time.time()
+                # the block ends "now": stream time → wall time for the events it completes
+                offset_s = time.time() - (self._segmenter.received_s + len(block) / SAMPLE_RATE_HZ)
                 if self._robot_speaking and self.cfg["mute_while_robot_speaking"]:
                     continue
                 for event in self._segmenter.feed(block):
-                    self._publish(event, wall)
+                    self._publish(event, offset_s)
                 self._report_wav_errors()
                 idle = not self._segmenter.in_speech and not self._wav.current
                 if deadline is not None and idle and time.monotonic() > deadline:
@@ -145,9 +146,7 @@ class MicrophoneNode(KioskLifecycleNode):
         except AudioSourceError as exc:
             self.set_status(ERROR, str(exc))
 
-    def _publish(self, event, wall_s: float) -> None:
-        # stream time → wall time: the block just fed ends at the segmenter's clock
-        offset = wall_s + 0.032 - self._segmenter.clock_s
+    def _publish(self, event, offset_s: float) -> None:
         if isinstance(event, SpeechStarted):
             self._speaking_pub.publish(Bool(data=True))
             return
@@ -155,8 +154,8 @@ class MicrophoneNode(KioskLifecycleNode):
         self._utterances += 1
         msg = Utterance.from_samples(
             event.samples,
-            start_unix_s=event.start_s + offset,
-            end_of_speech_unix_s=event.end_of_speech_s + offset,
+            start_unix_s=event.start_s + offset_s,
+            end_of_speech_unix_s=event.end_of_speech_s + offset_s,
             source=self._wav.current or self._device.device_name or "microphone",
         )
         self._utterance_pub.publish(String(data=encode(msg)))

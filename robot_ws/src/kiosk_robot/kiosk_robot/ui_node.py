@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import uvicorn
@@ -69,12 +70,9 @@ class UiNode(KioskLifecycleNode):
     def _serve(self) -> None:
         url = f"http://{self.cfg['host']}:{self.cfg['port']}/"
         self.set_status(OK, f"kiosk page at {url}", url=url)
-        try:
+        with contextlib.suppress(SystemExit):  # uvicorn exits when it cannot bind the port
             self._server.run()
-        except (OSError, SystemExit) as exc:
-            self.set_status(ERROR, f"kiosk page cannot listen on {url}: {exc}. Fix: free the port or "
-                            "change the ui node's `port` parameter")
-        if self._server.started is False:
+        if not self._server.started:
             self.set_status(ERROR, f"kiosk page could not start on {url}. Fix: free the port or change "
                             "the ui node's `port` parameter")
 
