@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from speech.devices import no_sound_card_reason
 from speech.resample import resample_float
 
 __all__ = [
@@ -138,6 +139,12 @@ def _pace(next_t: float, step_s: float) -> float:
     return max(next_t, time.monotonic() - 1.0) + step_s
 
 
+_MIC_FIX = (
+    "plug in a USB microphone, check `arecord -l`, or set microphone.source to a WAV file or folder "
+    "(simulated microphone)."
+)
+
+
 class PyAudioSource:
     """A real microphone through PyAudio, opened at the device's native rate."""
 
@@ -153,6 +160,11 @@ class PyAudioSource:
         import pyaudio
 
         self.close()
+        reason = no_sound_card_reason()
+        if reason:
+            if self.device_name_contains:
+                reason += f"; wanted a device whose name contains '{self.device_name_contains}'"
+            raise MicrophoneUnavailable(f"no microphone could be opened ({reason}). Fix: {_MIC_FIX}")
         pa = pyaudio.PyAudio()
         try:
             info = self._find_device(pa)
@@ -169,8 +181,7 @@ class PyAudioSource:
         except (OSError, ValueError) as exc:
             pa.terminate()
             raise MicrophoneUnavailable(
-                f"no microphone could be opened ({exc}). Fix: plug in a USB microphone, check "
-                "`arecord -l`, or set microphone.source to a WAV file or folder (simulated microphone)."
+                f"no microphone could be opened ({exc}). Fix: {_MIC_FIX}"
             ) from exc
         self._pa = pa
 

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from speech.devices import no_sound_card_reason
 from speech.resample import resample_int16
 from speech.tts import AudioChunk
 
@@ -135,6 +136,11 @@ class PyAudioSpeaker:
                 "PyAudio is not installed, so no audio output device can be used; fix: apt-get install "
                 "portaudio19-dev && pip install pyaudio, or set speaker.mode: wav"
             ) from exc
+        reason = no_sound_card_reason()
+        if reason:
+            wanted = f"; wanted a device whose name contains '{device_name_contains}'" if device_name_contains else ""
+            raise SpeakerUnavailable(f"No audio output device ({reason}{wanted}); fix: plug in a speaker or set "
+                                     "speaker.mode: wav")
         self._pyaudio = pyaudio
         self.block_ms = block_ms
         self._stop = threading.Event()

@@ -141,3 +141,14 @@ def test_asr_handles_a_long_monologue_without_crashing(asr, speech_clip):
 def test_missing_asr_model_names_the_file_and_the_fix(tmp_path):
     with pytest.raises(AsrUnavailable, match=r"model\.bin.*scripts/setup\.sh"):
         SpeechRecognizer(AsrOptions(model_path=str(tmp_path)))
+
+
+def test_sound_card_check_reads_the_kernel_list(tmp_path):
+    from speech.devices import no_sound_card_reason
+
+    cards = tmp_path / "asound" / "cards"
+    cards.parent.mkdir()
+    cards.write_text("--- no soundcards ---\n")
+    assert "no sound card" in no_sound_card_reason(cards)
+    cards.write_text(" 0 [Device         ]: USB-Audio - USB PnP Sound Device\n")
+    assert no_sound_card_reason(cards) is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -95,7 +96,10 @@ class Supervisor:
             self._spawn(running)
 
     def _spawn(self, running: _Running) -> None:
-        running.process = subprocess.Popen(self.command(running.spec), cwd=self.root, env=self.env)
+        # Own process group: a terminal Ctrl-C reaches only the bringup, which then stops each
+        # node once; and a node dies with the bringup even if the bringup is killed.
+        running.process = subprocess.Popen(self.command(running.spec), cwd=self.root, env=self.env,
+                                           process_group=0, preexec_fn=_die_with_parent)
         running.started_s = time.monotonic()
         log.info("started %s (pid %d)", running.spec.name, running.process.pid)
 
@@ -140,6 +144,12 @@ class Supervisor:
             if not alive:
                 break
             log.warning("%d node(s) did not stop after %s", len(alive), sig.name)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the bringup dies (Linux prctl PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def main(argv: list[str] | None = None) -> int:

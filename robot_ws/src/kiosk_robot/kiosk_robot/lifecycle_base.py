@@ -248,10 +248,13 @@ def run_node(node_class: type[KioskLifecycleNode], args: list[str] | None = None
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        if node._state_label in ("active", "inactive"):
-            node.on_shutdown(None)
-        node.destroy_node()
-        rclpy.try_shutdown()
+        try:  # a second Ctrl-C during cleanup must not leave a traceback behind
+            if node._state_label in ("active", "inactive"):
+                node.on_shutdown(None)
+            node.destroy_node()
+            rclpy.try_shutdown()
+        except KeyboardInterrupt:
+            pass
 
 
 class Worker:
