@@ -41,3 +41,18 @@ def test_a_killed_node_is_restarted_and_ctrl_c_stops_everything(tmp_path, record
     time.sleep(0.5)
     assert not any(_alive(pid) for pid in kiosk.pids("microphone")), "a node outlived the bringup"
     assert "stopped" in kiosk.log_tail()
+
+
+def test_nodes_do_not_outlive_a_killed_bringup(tmp_path, recorder_factory):
+    namespace = "orphan_test"
+    kiosk = Kiosk(tmp_path, namespace, nodes="microphone")
+    recorder = recorder_factory(namespace)
+    recorder.wait_for(lambda: node_active(recorder, namespace, "speech/microphone"), 60, "microphone active")
+    node_pid = kiosk.pids("microphone")[0]
+    kiosk.process.kill()
+    kiosk.process.wait()
+    deadline = time.monotonic() + 20
+    while _alive(node_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    kiosk.stop()
+    assert not _alive(node_pid), "a node kept running after its bringup was killed"
