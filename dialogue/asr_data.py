@@ -1,7 +1,9 @@
 """Real recognition errors for training: speak training sentences, run the ASR, keep its output.
 
 ``python -m dialogue gen-asr-data`` calls :func:`main`. A seeded sample of training sentences is
-spoken with ``espeak-ng -v vi`` at two speeds, resampled to 16 kHz and transcribed by
+spoken with espeak-ng in several renditions (Northern, Southern and Central Vietnamese voices with
+male/female/elderly variants, three speeds; some with light seeded white noise), resampled to
+16 kHz and transcribed by
 the kiosk's recognizer (faster-whisper base: language vi, int8, temperature 0, beam 5, no
 initial prompt); the pairs go to
 ``dialogue/kb/asr_transcripts.yaml`` (``{items: [{intent, text_clean, text_asr}]}``), which
@@ -49,9 +51,20 @@ class AsrDataOptions:
     model_path: Path = DEFAULT_MODEL
     seed: int = 13
     per_procedure: int = 12  # sentences per procedure intent
-    per_act: int = 3  # sentences per dialogue act
-    n_out_of_scope: int = 20
-    speeds_wpm: tuple[int, ...] = (135, 175)  # espeak-ng -s values
+    per_act: int = 4  # sentences per dialogue act
+    n_out_of_scope: int = 30
+    # (espeak-ng voice, speed in words per minute, noise SNR in dB or None): each sentence gets
+    # ``renditions_per_sentence`` of these, rotating through the list, so all of them occur.
+    renditions: tuple[tuple[str, int, float | None], ...] = (
+        ("vi", 150, None),
+        ("vi-vn-x-south+m3", 135, None),
+        ("vi-vn-x-central+f2", 170, 30.0),
+        ("vi+grandpa", 125, None),
+        ("vi-vn-x-south+f3", 160, 25.0),
+        ("vi+m7", 175, None),
+        ("vi-vn-x-central", 140, None),
+    )
+    renditions_per_sentence: int = 3
     beam_size: int = 5
     cpu_threads: int = 2
     limit: int | None = None  # at most this many clips (for a quick measurement)
@@ -63,17 +76,18 @@ class Clip:
 
     intent: str
     text: str
+    voice: str
     speed_wpm: int
     samples: np.ndarray = field(repr=False)
 
 
-def speak(text: str, speed_wpm: int) -> np.ndarray:
-    """Synthesize ``text`` with espeak-ng (Vietnamese voice) as float32 mono 16 kHz samples."""
+def speak(text: str, speed_wpm: int, voice: str = "vi") -> np.ndarray:
+    """Synthesize ``text`` with espeak-ng (a Vietnamese voice) as float32 mono 16 kHz samples."""
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise RuntimeError("espeak-ng not found; install it with `apt-get install espeak-ng`")
     wav_bytes = subprocess.run(
-        [exe, "-v", "vi", "-s", str(speed_wpm), "--stdout", text], check=True, capture_output=True
+        [exe, "-v", voice, "-s", str(speed_wpm), "--stdout", text], check=True, capture_output=True
     ).stdout
     with wave.open(io.BytesIO(wav_bytes)) as wf:
         rate = wf.getframerate()
@@ -84,6 +98,13 @@ def speak(text: str, speed_wpm: int) -> np.ndarray:
 
         audio = soxr.resample(audio, rate, SAMPLE_RATE_HZ).astype(np.float32)
     return audio
+
+
+def add_noise(audio: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
+    """``audio`` plus seeded white noise at ``snr_db`` below the signal power."""
+    power = float(np.mean(audio**2)) or 1e-8
+    noise = np.random.default_rng(seed).standard_normal(audio.shape[0]).astype(np.float32)
+    return (audio + noise * np.float32(np.sqrt(power / 10 ** (snr_db / 10)))).astype(np.float32)
 
 
 class Transcriber:
@@ -136,6 +157,12 @@ def _is_loop(text: str, clean: str) -> bool:
     return False
 
 
+def _is_garbage(text: str) -> bool:
+    """True for transcripts that are mostly digits or punctuation ("1, 2, 1.", "7-0-0-0"): hallucinations."""
+    chars = [c for c in text if not c.isspace()]
+    return sum(c.isalpha() for c in chars) < 0.5 * len(chars)
+
+
 def _sample_sentences(opts: AsrDataOptions) -> list[tuple[str, str]]:
     """Seeded (intent, sentence) sample: examples of every procedure, a few acts and out-of-scope."""
     from dialogue.model import OUT_OF_SCOPE
@@ -162,10 +189,20 @@ def generate(opts: AsrDataOptions) -> dict:
     """Speak, transcribe and write the YAML file; return a summary."""
     t0 = time.perf_counter()
     sentences = _sample_sentences(opts)
-    pairs = [(intent, text, speed) for intent, text in sentences for speed in opts.speeds_wpm]
+    n_r = len(opts.renditions)
+    pairs = [
+        (intent, text, opts.renditions[(i * opts.renditions_per_sentence + k) % n_r])
+        for i, (intent, text) in enumerate(sentences)
+        for k in range(min(opts.renditions_per_sentence, n_r))
+    ]
     if opts.limit is not None:
         pairs = pairs[: opts.limit]
-    clips = [Clip(intent, text, speed, speak(text, speed)) for intent, text, speed in pairs]
+    clips = []
+    for j, (intent, text, (voice, speed, snr_db)) in enumerate(pairs):
+        audio = speak(text, speed, voice)
+        if snr_db is not None:
+            audio = add_noise(audio, snr_db, opts.seed * 100003 + j)
+        clips.append(Clip(intent, text, voice, speed, audio))
     t_tts = time.perf_counter() - t0
     asr = Transcriber(opts.model_path, opts.beam_size, opts.cpu_threads)
     t1 = time.perf_counter()
@@ -178,13 +215,17 @@ def generate(opts: AsrDataOptions) -> dict:
     items = []
     dropped = 0
     for c, (out, accepted) in zip(clips, outputs, strict=True):
-        if not accepted or not out.strip() or _is_loop(out, c.text):
-            dropped += 1  # rejected by the recognizer's gate, empty or looped: never reaches the dialogue
+        if not accepted or not out.strip() or _is_loop(out, c.text) or _is_garbage(out):
+            dropped += 1  # rejected by the recognizer's gate, empty, looped or no words: no training text
             continue
-        items.append({"intent": c.intent, "text_clean": c.text, "text_asr": nfc(out)})
+        items.append(
+            {"intent": c.intent, "text_clean": c.text, "text_asr": nfc(out), "voice": f"{c.voice}@{c.speed_wpm}"}
+        )
     header = (
         "# Generated by `python -m dialogue gen-asr-data` (dialogue/asr_data.py): training sentences\n"
-        f"# spoken with espeak-ng -v vi at {list(opts.speeds_wpm)} wpm, recognized by faster-whisper base\n"
+        f"# spoken with espeak-ng, {opts.renditions_per_sentence} renditions each from (voice, wpm, noise SNR dB)\n"
+        f"# {[list(r) for r in opts.renditions]},\n"
+        "# recognized by faster-whisper base\n"
         f"# (int8, language vi, temperature 0, beam {opts.beam_size}, no initial prompt), seed {opts.seed}.\n"
         "# Do not edit by hand; regenerate instead.\n"
     )
@@ -219,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-procedure", type=int, default=d.per_procedure, help="sentences per procedure")
     ap.add_argument("--per-act", type=int, default=d.per_act, help="sentences per dialogue act")
     ap.add_argument("--out-of-scope", type=int, default=d.n_out_of_scope, help="out-of-scope sentences")
-    ap.add_argument("--speeds", default=",".join(map(str, d.speeds_wpm)), help="espeak-ng speeds, comma list")
+    ap.add_argument("--renditions", type=int, default=d.renditions_per_sentence, help="spoken versions per sentence")
     ap.add_argument("--threads", type=int, default=d.cpu_threads, help="CPU threads for the ASR")
     ap.add_argument("--limit", type=int, default=None, help="at most N clips (quick measurement)")
     args = ap.parse_args(argv)
@@ -232,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         per_procedure=args.per_procedure,
         per_act=args.per_act,
         n_out_of_scope=args.out_of_scope,
-        speeds_wpm=tuple(int(s) for s in args.speeds.split(",") if s.strip()),
+        renditions_per_sentence=args.renditions,
         cpu_threads=args.threads,
         limit=args.limit,
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dialogue.augment import augment
+from dialogue.augment import ELDERLY_OPENINGS, augment, elderly, old_names, regionalize
 from dialogue.model import META_FILE, MODEL_FILE, OUT_OF_SCOPE, IntentModel, ModelUnavailable, prepare_text
 from dialogue.train import TrainOptions, fit_pipeline, train
 
@@ -147,6 +147,22 @@ def test_augmentation_is_seeded() -> None:
     assert augment(text, random.Random(1), 8) == augment(text, random.Random(1), 8)
     assert augment(text, random.Random(1), 8) != augment(text, random.Random(2), 8)
     assert len(augment(text, random.Random(1), 8)) == 8
+
+
+def test_regional_elderly_and_old_name_variants_keep_the_question() -> None:
+    text = "cho em hỏi làm căn cước ở đâu thì cần giấy tờ gì không"
+    regional = {regionalize(text, random.Random(i)) for i in range(20)}
+    assert any(" mô" in t or " chi" in t or "hông" in t or "mần" in t for t in regional)
+    assert all("căn cước" in t for t in regional)
+    wrapped = [elderly(text, random.Random(i)) for i in range(20)]
+    assert all(text in t for t in wrapped) and any(len(t) > len(text) + 20 for t in wrapped)
+    renamed = {old_names(text, random.Random(i)) for i in range(20)}
+    assert any("chứng minh" in t for t in renamed)
+    assert regionalize(text, random.Random(3)) == regionalize(text, random.Random(3))
+    # Short dialogue acts get no elderly wrappers.
+    short = augment("không", random.Random(4), 10, long_forms=False)
+    assert not any(o in v for v in short for o in ELDERLY_OPENINGS)
+    assert any(o in v for v in augment(text, random.Random(4), 10) for o in ELDERLY_OPENINGS)
 
 
 def test_missing_model_file_raises_model_unavailable(model_dir: Path, tmp_path: Path) -> None:
