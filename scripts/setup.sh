@@ -50,7 +50,7 @@ fi
 # the dialogue model is rebuilt whenever the knowledge base or the training code changes
 KB_HASH="$(cat dialogue/kb/*.yaml dialogue/kb/procedures/*.yaml dialogue/train.py dialogue/augment.py \
   dialogue/model.py | sha256sum | cut -d' ' -f1)"
-KB_STAMP="$ROOT/models/dialogue/.trained-from.sha256"
+KB_STAMP="$ROOT/models/.dialogue-trained-from.sha256"
 if [[ ! -f "$ROOT/models/dialogue/dialogue.onnx" || ! -f "$KB_STAMP" || "$(cat "$KB_STAMP")" != "$KB_HASH" ]]; then
   log "training the dialogue model (python -m dialogue train, about a minute)"
   "$VENV/bin/python" -m dialogue validate

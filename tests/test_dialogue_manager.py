@@ -184,6 +184,16 @@ def test_success_resets_failure_count(engine: DialogueEngine, sid: str) -> None:
     assert not engine.respond("giá vàng hôm nay", sid, now_s=2).escalate
 
 
+@pytest.mark.parametrize("opener", ["cho tôi hỏi", "dạ cho em hỏi chút"])
+def test_a_bare_opener_invites_the_question_and_the_question_follows(engine: DialogueEngine, sid: str,
+                                                                     opener: str) -> None:
+    first = engine.respond(opener, sid, now_s=0)
+    assert first.intent == "greeting" and not first.escalate
+    assert "hỏi" in first.reply_voice
+    second = engine.respond("làm căn cước ở đâu", sid, now_s=2)
+    assert second.procedure_id == "cap_the_can_cuoc"
+
+
 def test_staff_on_request_and_yes_to_offer(engine: DialogueEngine, sid: str) -> None:
     r = engine.respond("cho tôi gặp cán bộ", sid, now_s=0)
     assert r.escalate and r.escalation_reason == "visitor_request"
