@@ -17,7 +17,6 @@ import argparse
 import io
 import itertools
 import logging
-import os
 import random
 import shutil
 import subprocess
@@ -32,7 +31,7 @@ import yaml
 
 from kiosk_protocol.text import nfc
 
-__all__ = ["AsrDataOptions", "Clip", "Transcriber", "generate", "main", "speak"]
+__all__ = ["AsrDataOptions", "Clip", "generate", "main", "recognizer", "speak"]
 
 log = logging.getLogger(__name__)
 
@@ -107,41 +106,11 @@ def add_noise(audio: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
     return (audio + noise * np.float32(np.sqrt(power / 10 ** (snr_db / 10)))).astype(np.float32)
 
 
-class Transcriber:
-    """The kiosk's own recognizer (:class:`speech.asr.SpeechRecognizer`) when present, else plain
-    faster-whisper; both: language vi, int8, temperature 0, no initial prompt."""
+def recognizer(model_path: Path, beam_size: int, cpu_threads: int):
+    """The kiosk's own recognizer (language vi, int8, temperature 0, trimmed window, no prompt)."""
+    from speech.asr import AsrOptions, SpeechRecognizer
 
-    def __init__(self, model_path: Path, beam_size: int, cpu_threads: int) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        self.kind = "speech.asr.SpeechRecognizer"
-        try:
-            from speech.asr import AsrOptions, SpeechRecognizer
-        except ImportError:
-            from faster_whisper import WhisperModel
-
-            self.kind = "faster_whisper.WhisperModel"
-            self._recognizer = None
-            self._model = WhisperModel(str(model_path), device="cpu", compute_type="int8", cpu_threads=cpu_threads)
-        else:
-            opts = AsrOptions(model_path=str(model_path), beam_size=beam_size, cpu_threads=cpu_threads)
-            self._recognizer = SpeechRecognizer(opts)
-        self.beam_size = beam_size
-
-    def transcribe(self, audio: np.ndarray) -> tuple[str, bool]:
-        """(text, accepted) of one clip; ``accepted`` is the recognizer's own hallucination gate."""
-        if self._recognizer is not None:
-            result = self._recognizer.transcribe(audio)
-            return result.text, result.accepted
-        segments, _ = self._model.transcribe(
-            audio,
-            language="vi",
-            beam_size=self.beam_size,
-            temperature=0.0,
-            condition_on_previous_text=False,
-            initial_prompt=None,
-            vad_filter=False,
-        )
-        return " ".join(s.text.strip() for s in segments).strip(), True
+    return SpeechRecognizer(AsrOptions(model_path=str(model_path), beam_size=beam_size, cpu_threads=cpu_threads))
 
 
 def _is_loop(text: str, clean: str) -> bool:
@@ -204,11 +173,12 @@ def generate(opts: AsrDataOptions) -> dict:
             audio = add_noise(audio, snr_db, opts.seed * 100003 + j)
         clips.append(Clip(intent, text, voice, speed, audio))
     t_tts = time.perf_counter() - t0
-    asr = Transcriber(opts.model_path, opts.beam_size, opts.cpu_threads)
+    asr = recognizer(opts.model_path, opts.beam_size, opts.cpu_threads)
     t1 = time.perf_counter()
     outputs: list[tuple[str, bool]] = []
     for i, clip in enumerate(clips, 1):
-        outputs.append(asr.transcribe(clip.samples))
+        result = asr.transcribe(clip.samples)
+        outputs.append((result.text, result.accepted))
         if i % 50 == 0:
             log.info("transcribed %d/%d clips (%.0f s)", i, len(clips), time.perf_counter() - t1)
     t_asr = time.perf_counter() - t1
@@ -241,7 +211,7 @@ def generate(opts: AsrDataOptions) -> dict:
         "clips": len(clips),
         "items_written": len(items),
         "dropped_rejected_empty_or_loop": dropped,
-        "recognizer": asr.kind,
+        "recognizer": "speech.asr.SpeechRecognizer",
         "tts_s": round(t_tts, 1),
         "asr_s": round(t_asr, 1),
         "asr_s_per_clip": round(t_asr / max(1, len(clips)), 3),

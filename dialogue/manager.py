@@ -13,6 +13,7 @@ import re
 import threading
 import time
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -384,15 +385,24 @@ class DialogueEngine:
     # ------------------------------------------------------------------ turn
 
     def respond(
-        self, text: str, session_id: str = "default", source: str = "voice", now_s: float | None = None
+        self,
+        text: str,
+        session_id: str = "default",
+        source: str = "voice",
+        now_s: float | None = None,
+        hypotheses: Sequence[tuple[str, float]] = (),
     ) -> EngineReply:
-        """Answer one visitor turn. Never raises for any input text."""
+        """Answer one visitor turn. Never raises for any input text.
+
+        ``hypotheses`` is the recognizer's N-best list (text, confidence), ``text`` first; the
+        intent is read from all of them (recognition errors differ between hypotheses).
+        """
         with self._lock:
             now = time.monotonic() if now_s is None else now_s
             session_id = str(session_id or "default")
             s = self._session(session_id, now)
             try:
-                reply = self._turn(s, text, source)
+                reply = self._turn(s, text, source, hypotheses)
             except Exception:
                 log.exception("dialogue turn failed for %r", str(text)[:80])
                 r = replies.message_reply(
@@ -431,7 +441,7 @@ class DialogueEngine:
         s.last_reply = reply
         return reply
 
-    def _turn(self, s: _Session, raw: str, source: str) -> EngineReply:
+    def _turn(self, s: _Session, raw: str, source: str, hypotheses: Sequence[tuple[str, float]] = ()) -> EngineReply:
         text = _clean(raw, self.options.max_input_chars)
         if not _has_letters(text):
             r = replies.message_reply(
@@ -446,7 +456,11 @@ class DialogueEngine:
                 "hoặc hỏi cán bộ tại quầy tiếp nhận.",
             )
 
-        pred = self.model.predict(text, top_k=3)
+        if hypotheses:  # recognized speech: read the intent from the whole N-best list
+            others = [(_clean(t, self.options.max_input_chars), w) for t, w in hypotheses[1:]]
+            pred = self.model.predict_hypotheses([(text, hypotheses[0][1]), *others], top_k=3)
+        else:
+            pred = self.model.predict(text, top_k=3)
         intent = pred.intent
         if intent not in ACTS and intent not in self.kb.procedures:
             intent = OUT_OF_SCOPE

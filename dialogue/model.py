@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +81,8 @@ class IntentModel:
         self._session = session
         self.labels = labels
         self.oos_threshold = oos_threshold
+        # recognized speech scores lower than typed text; its own calibrated threshold (older models: the same)
+        self.oos_threshold_speech = float(meta.get("oos_threshold_speech", oos_threshold))
         self.meta = meta
         self._input_name = session.get_inputs()[0].name  # type: ignore[attr-defined]
         outputs = [o.name for o in session.get_outputs()]  # type: ignore[attr-defined]
@@ -139,14 +142,29 @@ class IntentModel:
         return self._probabilities([prepare_text(t) for t in texts])
 
     def predict(self, text: str, top_k: int = 3) -> IntentPrediction:
-        """Classify one question; below the calibrated threshold the intent is ``out_of_scope``."""
+        """Classify one typed question; below the calibrated threshold the intent is ``out_of_scope``."""
         probs = self._probabilities([prepare_text(text)])[0]
+        return self._decide(probs, text, top_k, self.oos_threshold)
+
+    def predict_hypotheses(self, hypotheses: Sequence[tuple[str, float]], top_k: int = 3) -> IntentPrediction:
+        """Classify a recognizer's N-best list (text, confidence), top hypothesis first.
+
+        Probabilities are averaged with the hypotheses' weights (recognition errors differ between
+        hypotheses) and judged against the threshold calibrated on recognized speech.
+        """
+        texts = [t for t, _ in hypotheses]
+        weights = np.array([max(float(w), 0.0) for _, w in hypotheses], dtype=np.float64)
+        weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(texts), 1.0 / len(texts))
+        probs = weights @ self._probabilities([prepare_text(t) for t in texts])
+        return self._decide(probs, texts[0], top_k, self.oos_threshold_speech)
+
+    def _decide(self, probs: np.ndarray, text: str, top_k: int, threshold: float) -> IntentPrediction:
         order = np.argsort(-probs, kind="stable")[: max(1, top_k)]
         ranked = [(self.labels[i], float(probs[i])) for i in order]
         top_label, top_p = ranked[0]
         if not _has_word(text):  # nothing to classify (empty, emoji, markup only)
             return IntentPrediction(intent=OUT_OF_SCOPE, confidence=1.0, ranked=ranked, out_of_scope=True)
-        oos = top_label == OUT_OF_SCOPE or top_p < self.oos_threshold
+        oos = top_label == OUT_OF_SCOPE or top_p < threshold
         intent = OUT_OF_SCOPE if oos else top_label
         # For out-of-scope, confidence is how sure the model is that no known intent fits.
         confidence = top_p if not oos or top_label == OUT_OF_SCOPE else 1.0 - top_p

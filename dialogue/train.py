@@ -354,8 +354,19 @@ def train(
     held_x, held_y = build_dataset(held_src, seed + 1, held_opts)
     cal_classes = [str(c) for c in cal_pipe.classes_]  # type: ignore[attr-defined]
     calib = _calibrate(cal_pipe.predict_proba(held_x), cal_classes, held_y, opts.oos_weight)  # type: ignore[attr-defined]
+    # Recognizer output is noisier than typed text, so its probabilities are lower: calibrate a
+    # second threshold on the held-out sentences' real ASR transcripts (never augmented).
+    held_asr = [s for s in held_src if not s.augment]
+    calib_voice = calib
+    n_oos = sum(s.label == OUT_OF_SCOPE for s in held_asr)
+    if n_oos:
+        # objective: plain accuracy on recognized speech (out-of-scope weighted by its frequency);
+        # a fixed bonus for rejecting would turn away most garbled in-scope questions
+        asr_x = [prepare_text(s.text) for s in held_asr]
+        calib_voice = _calibrate(cal_pipe.predict_proba(asr_x), cal_classes, [s.label for s in held_asr],  # type: ignore[attr-defined]
+                                 n_oos / max(1, len(held_asr) - n_oos))
     if not quiet:
-        log.info("calibration: %s", calib)
+        log.info("calibration: typed %s, recognized speech %s", calib, calib_voice)
 
     # 2) final model on everything
     x, y = build_dataset(sources, seed, opts)
@@ -366,6 +377,7 @@ def train(
     meta = {
         "labels": classes,
         "oos_threshold": calib["threshold"],
+        "oos_threshold_speech": calib_voice["threshold"],
         "seed": seed,
         "training_data_sha256": data_hash,
         "model_sha256": hashlib.sha256(onnx_bytes).hexdigest(),
@@ -373,6 +385,7 @@ def train(
         "n_training_texts": len(x),
         "source_counts": counts,
         "calibration": calib,
+        "calibration_speech": calib_voice,
         "options": vars(opts),
         "text_preparation": "dialogue.model.prepare_text",
     }
@@ -381,7 +394,8 @@ def train(
         {MODEL_FILE: onnx_bytes, META_FILE: json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8")},
     )
     report = {
-        **{k: meta[k] for k in ("oos_threshold", "training_data_sha256", "model_sha256", "n_sources")},
+        **{k: meta[k] for k in ("oos_threshold", "oos_threshold_speech", "training_data_sha256", "model_sha256",
+                                "n_sources")},
         "n_training_texts": len(x),
         "n_labels": len(classes),
         "labels_missing_examples": sorted(set(labels_all) - set(classes)),

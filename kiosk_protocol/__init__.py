@@ -102,6 +102,7 @@ class Transcript(_Base):
     utterance_id: str
     text: str
     confidence: float = Field(ge=0.0, le=1.0)
+    hypotheses: list[tuple[str, float]] = Field(default_factory=list)  # N-best (text, confidence), top first
     no_speech_prob: float = 0.0
     language: str = "vi"
     accepted: bool = True
@@ -112,6 +113,7 @@ class Transcript(_Base):
     published_unix_s: float = Field(default_factory=time.time)
 
     _nfc = field_validator("text")(lambda cls, v: nfc(v))
+    _nfc_hypotheses = field_validator("hypotheses")(lambda cls, v: [(nfc(t), c) for t, c in v])
 
 
 class UserInput(_Base):

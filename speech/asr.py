@@ -61,6 +61,7 @@ class AsrOptions:
     compute_type: str = "int8"
     cpu_threads: int = 2
     beam_size: int = 5
+    num_hypotheses: int = 5  # N-best list handed to the dialogue (<= beam_size)
     pad_window_s: float | None = 3.0
     min_window_s: float = 4.0
     max_tokens_per_s: float = 12.0
@@ -85,7 +86,7 @@ class AsrResult:
     audio_s: float = 0.0
     window_s: float = 0.0
     fallback_used: bool = False
-    extra: dict = field(default_factory=dict)
+    hypotheses: list[tuple[str, float]] = field(default_factory=list)  # N-best (text, confidence), top first
 
 
 def compression_ratio(text: str) -> float:
@@ -148,19 +149,22 @@ class SpeechRecognizer:
         if audio_s > self.options.max_audio_s:
             audio = audio[: int(self.options.max_audio_s * SAMPLE_RATE_HZ)]
         features = self._model.feature_extractor(audio)
-        text, confidence, no_speech, window_s = self._decode(features, self.options.pad_window_s, audio_s)
+        hypotheses, no_speech, window_s = self._decode(features, self.options.pad_window_s, audio_s)
         fallback = False
-        if self.options.pad_window_s is not None and self._looks_looped(text):
-            text, confidence, no_speech, window_s = self._decode(features, None, audio_s)
+        if self.options.pad_window_s is not None and self._looks_looped(hypotheses[0][0]):
+            hypotheses, no_speech, window_s = self._decode(features, None, audio_s)
             fallback = True
-        result = AsrResult(text, confidence, no_speech, True, "", 0.0, audio_s, window_s, fallback)
+        text, confidence = hypotheses[0]
+        hypotheses = [h for h in hypotheses if h[0] and not self._looks_looped(h[0])] or hypotheses[:1]
+        result = AsrResult(text, confidence, no_speech, True, "", 0.0, audio_s, window_s, fallback, hypotheses)
         result.accepted, result.reject_reason = self.check(result)
         result.asr_s = time.perf_counter() - started
         return result
 
     def _decode(
         self, features: np.ndarray, pad_window_s: float | None, audio_s: float
-    ) -> tuple[str, float, float, float]:
+    ) -> tuple[list[tuple[str, float]], float, float]:
+        """Beam-search decode: the N-best (text, confidence) list, no-speech probability, window in s."""
         frames = features.shape[-1]
         if pad_window_s is None:
             window = _FULL_WINDOW_FRAMES
@@ -176,16 +180,18 @@ class SpeechRecognizer:
             encoded,
             [self._prompt],
             beam_size=self.options.beam_size,
+            num_hypotheses=max(1, min(self.options.num_hypotheses, self.options.beam_size)),
             return_scores=True,
             return_no_speech_prob=True,
             max_length=max_length,
             suppress_blank=True,
             suppress_tokens=[-1],
         )[0]
-        ids = [t for t in out.sequences_ids[0] if t < self._tokenizer.eot]
-        text = nfc(self._tokenizer.decode(ids)).strip()
-        confidence = float(np.exp(out.scores[0])) if out.scores else 0.0
-        return text, min(1.0, confidence), float(out.no_speech_prob), window / 100.0
+        hypotheses = []
+        for ids, score in zip(out.sequences_ids, out.scores, strict=True):
+            text = nfc(self._tokenizer.decode([t for t in ids if t < self._tokenizer.eot])).strip()
+            hypotheses.append((text, min(1.0, float(np.exp(score)))))
+        return hypotheses, float(out.no_speech_prob), window / 100.0
 
     def _looks_looped(self, text: str) -> bool:
         return compression_ratio(text) > self.options.max_compression_ratio

@@ -194,6 +194,13 @@ def test_a_bare_opener_invites_the_question_and_the_question_follows(engine: Dia
     assert second.procedure_id == "cap_the_can_cuoc"
 
 
+def test_the_intent_is_read_from_the_whole_n_best_list(engine: DialogueEngine, sid: str) -> None:
+    hypotheses = [("tôi muốn tăng ký kết hùng ba", 0.40), ("tôi muốn đăng ký kết hôn", 0.39),
+                  ("tôi muốn đăng kí kết hôn", 0.38)]
+    reply = engine.respond(hypotheses[0][0], sid, now_s=0, hypotheses=hypotheses)
+    assert reply.procedure_id == "dang_ky_ket_hon"
+
+
 def test_staff_on_request_and_yes_to_offer(engine: DialogueEngine, sid: str) -> None:
     r = engine.respond("cho tôi gặp cán bộ", sid, now_s=0)
     assert r.escalate and r.escalation_reason == "visitor_request"

@@ -197,3 +197,17 @@ def test_failed_training_keeps_the_last_good_model(model_dir: Path, tmp_path: Pa
     assert hashlib.sha256((out / MODEL_FILE).read_bytes()).hexdigest() == before
     assert IntentModel.load(out).predict("xin chào").intent == "greeting"
     assert not list(tmp_path.glob(".kept.*"))
+
+
+def test_nbest_fusion_equals_predict_for_one_hypothesis_and_recovers_from_a_garbled_top(model: IntentModel) -> None:
+    text = "tôi muốn đăng ký kết hôn"
+    single = model.predict_hypotheses([(text, 0.7)])
+    assert single.intent == model.predict(text).intent
+    typed = model.predict(text).ranked
+    assert [label for label, _ in single.ranked] == [label for label, _ in typed]
+    assert [p for _, p in single.ranked] == pytest.approx([p for _, p in typed], abs=1e-6)
+    garbled_top = [("tôi muốn tăng ký kết hùng ba", 0.40), ("tôi muốn đăng ký kết hôn", 0.39),
+                   ("tôi muốn đăng kí kết hôn", 0.38)]
+    assert model.predict_hypotheses(garbled_top).intent == "dang_ky_ket_hon"
+    # an empty or symbol-only top hypothesis is still "nothing to classify"
+    assert model.predict_hypotheses([("🙂", 0.9), ("kết hôn", 0.1)]).out_of_scope

@@ -95,7 +95,8 @@ def test_spoken_greeting_is_answered_aloud_and_on_the_page(kiosk):
     reply, spoken = _reply_for(recorder, page, lambda r: r["source"] == "voice", "a reply to the spoken greeting")
     assert reply["intent"] == "greeting"
     assert reply["end_of_speech_unix_s"] is not None
-    assert any(t["utterance_id"] == reply["in_reply_to"] for t in page.of_kind("transcript"))
+    transcript = next(t for t in page.of_kind("transcript") if t["utterance_id"] == reply["in_reply_to"])
+    assert transcript["hypotheses"][0] == [transcript["text"], transcript["confidence"]]  # N-best, top first
     _assert_valid_speech(spoken)
     assert spoken["end_of_speech_unix_s"] == reply["end_of_speech_unix_s"]
     assert True in recorder.get("speech/robot_speaking")

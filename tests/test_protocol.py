@@ -48,3 +48,10 @@ def test_wrong_kind_is_rejected_and_huge_input_refused():
         decode(encode(UserInput(text="x")), Reply)
     with pytest.raises(ValueError):
         UserInput(text="a" * 10_001)
+
+
+def test_transcript_carries_an_nfc_n_best_list():
+    nfd = unicodedata.normalize("NFD", "kết hôn")
+    transcript = Transcript(utterance_id="u", text=nfd, confidence=0.5, hypotheses=[(nfd, 0.5), ("kết hùng", 0.4)])
+    decoded = decode(encode(transcript), Transcript)
+    assert decoded.hypotheses == [("kết hôn", 0.5), ("kết hùng", 0.4)]

@@ -114,6 +114,9 @@ def test_asr_recognizes_a_clear_vietnamese_greeting(asr, tmp_path):
     assert result.accepted, result
     assert "chào" in result.text.lower()
     assert 0 < result.confidence <= 1 and result.window_s < 30
+    assert result.hypotheses[0] == (result.text, result.confidence)
+    assert 1 <= len(result.hypotheses) <= asr.options.num_hypotheses
+    assert all(0 < conf <= 1 for _, conf in result.hypotheses)
 
 
 @pytest.mark.parametrize("kind", ["silence", "noise", "too_short", "nan"])

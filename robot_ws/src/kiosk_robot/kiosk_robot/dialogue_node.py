@@ -90,7 +90,8 @@ class DialogueNode(KioskLifecycleNode):
     def _on_transcript(self, msg: String) -> None:
         transcript = self.decode_or_warn(msg.data, Transcript, "transcript")
         if transcript is not None and transcript.accepted:
-            self._answer(transcript.text, "voice", transcript.utterance_id, transcript.end_of_speech_unix_s)
+            self._answer(transcript.text, "voice", transcript.utterance_id, transcript.end_of_speech_unix_s,
+                         transcript.hypotheses)
 
     def _on_input(self, msg: String) -> None:
         user_input = self.decode_or_warn(msg.data, UserInput, "screen input")
@@ -105,10 +106,11 @@ class DialogueNode(KioskLifecycleNode):
         else:
             self._answer(user_input.text, "screen", user_input.input_id, None)
 
-    def _answer(self, text: str, source: str, in_reply_to: str, end_of_speech: float | None) -> None:
+    def _answer(self, text: str, source: str, in_reply_to: str, end_of_speech: float | None,
+                hypotheses: list[tuple[str, float]] = ()) -> None:
         started = time.perf_counter()
         try:
-            result = self._engine.respond(text, session_id=self._session_id, source=source)
+            result = self._engine.respond(text, session_id=self._session_id, source=source, hypotheses=hypotheses)
         except Exception as exc:  # never let one bad turn take the kiosk down
             self.set_status(ERROR, f"dialogue failed on one turn: {exc!r}")
             reply = Reply(intent="error", reply_voice=UNAVAILABLE_VOICE, session_id=self._session_id,
