@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import re
-import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from kiosk_protocol.text import nfc
 
 __all__ = [
     "CATEGORIES",
@@ -187,7 +189,7 @@ class _Checker:
         if not allow_empty and not value.strip():
             self.err(fld, "empty string")
             return None
-        if unicodedata.normalize("NFC", value) != value:
+        if nfc(value) != value:
             self.err(fld, "text is not Unicode NFC; re-save the file in NFC (composed) form")
         return value
 
@@ -226,6 +228,29 @@ class _Checker:
         if value < 0:
             self.err(fld, f"negative value {value}")
         return value
+
+    def choice(self, value: str | None, fld: str, allowed: frozenset[str] | set[str], what: str) -> None:
+        """Error unless ``value`` (when present) is one of ``allowed``."""
+        if value is not None and value not in allowed:
+            self.err(fld, f"unknown {what} '{value}'; one of {', '.join(sorted(allowed))}")
+
+    def url(self, value: str | None, fld: str) -> None:
+        if value and not value.startswith(("http://", "https://")):
+            self.err(fld, f"'{value}' is not an http(s) URL")
+
+    def records(self, data: dict[str, Any], fld: str, expected: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Each mapping of the non-empty list ``data[fld]`` with its field path, e.g. ``papers[2]``."""
+        if fld not in data:
+            return
+        raw = data.get(fld)
+        if not isinstance(raw, list) or not raw:
+            self.err(fld, f"expected {expected}")
+            return
+        for i, item in enumerate(raw):
+            path = f"{fld}[{i}]"
+            record = self.mapping(item, path)
+            if record:
+                yield path, record
 
     def mapping(self, value: Any, fld: str) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -282,8 +307,7 @@ def _parse_record(path: Path, data: Any, counter_keys: set[str] | None) -> tuple
     aliases = c.text_list(data.get("aliases"), "aliases")
     fld = c.text(data.get("field"), "field") if "field" in data else None
     category = c.text(data.get("category"), "category") if "category" in data else None
-    if category is not None and category not in CATEGORIES:
-        c.err("category", f"unknown category '{category}'; one of {', '.join(sorted(CATEGORIES))}")
+    c.choice(category, "category", CATEGORIES, "category")
     level = c.text(data.get("level"), "level") if "level" in data else None
     agency = c.text(data.get("agency"), "agency") if "agency" in data else None
     applicant = c.text(data.get("applicant"), "applicant") if "applicant" in data else None
@@ -296,49 +320,26 @@ def _parse_record(path: Path, data: Any, counter_keys: set[str] | None) -> tuple
     steps = c.text_list(data.get("steps"), "steps", min_len=1) if "steps" in data else []
 
     methods: list[SubmissionMethod] = []
-    raw_methods = data.get("submission_methods")
-    if "submission_methods" in data:
-        if not isinstance(raw_methods, list) or not raw_methods:
-            c.err("submission_methods", "expected a non-empty list")
-        else:
-            for i, m in enumerate(raw_methods):
-                p = f"submission_methods[{i}]"
-                m = c.mapping(m, p)
-                if not m:
-                    continue
-                method = c.text(m.get("method"), f"{p}.method")
-                if method is not None and method not in METHODS:
-                    c.err(f"{p}.method", f"unknown method '{method}'; one of {', '.join(sorted(METHODS))}")
-                pt = c.text(m.get("processing_time"), f"{p}.processing_time")
-                ptd = c.number(m.get("processing_time_days"), f"{p}.processing_time_days", nullable=True)
-                fee = c.text(m.get("fee"), f"{p}.fee")
-                fee_vnd = c.number(m.get("fee_vnd"), f"{p}.fee_vnd", nullable=True, integer=True)
-                for k in ("processing_time_days", "fee_vnd"):
-                    if k not in m:
-                        c.err(f"{p}.{k}", "missing field (use null when it varies)")
-                methods.append(SubmissionMethod(method or "", pt or "", ptd, fee or "", fee_vnd))
+    for p, m in c.records(data, "submission_methods", "a non-empty list"):
+        method = c.text(m.get("method"), f"{p}.method")
+        c.choice(method, f"{p}.method", METHODS, "method")
+        pt = c.text(m.get("processing_time"), f"{p}.processing_time")
+        ptd = c.number(m.get("processing_time_days"), f"{p}.processing_time_days", nullable=True)
+        fee = c.text(m.get("fee"), f"{p}.fee")
+        fee_vnd = c.number(m.get("fee_vnd"), f"{p}.fee_vnd", nullable=True, integer=True)
+        for k in ("processing_time_days", "fee_vnd"):
+            if k not in m:
+                c.err(f"{p}.{k}", "missing field (use null when it varies)")
+        methods.append(SubmissionMethod(method or "", pt or "", ptd, fee or "", fee_vnd))
 
     papers: list[Paper] = []
-    raw_papers = data.get("required_papers")
-    if "required_papers" in data:
-        if not isinstance(raw_papers, list) or not raw_papers:
-            c.err("required_papers", "expected a non-empty list")
-        else:
-            for i, pp in enumerate(raw_papers):
-                p = f"required_papers[{i}]"
-                pp = c.mapping(pp, p)
-                if not pp:
-                    continue
-                pname = c.text(pp.get("name"), f"{p}.name")
-                form = c.text(pp.get("form"), f"{p}.form", nullable=True)
-                ooc = c.text(pp.get("original_or_copy"), f"{p}.original_or_copy")
-                if ooc is not None and ooc not in ORIGINAL_OR_COPY:
-                    c.err(
-                        f"{p}.original_or_copy",
-                        f"unknown value '{ooc}'; one of {', '.join(sorted(ORIGINAL_OR_COPY))}",
-                    )
-                qty = c.number(pp.get("quantity"), f"{p}.quantity", nullable=False, integer=True)
-                papers.append(Paper(pname or "", form, ooc or "", int(qty or 0)))
+    for p, pp in c.records(data, "required_papers", "a non-empty list"):
+        pname = c.text(pp.get("name"), f"{p}.name")
+        form = c.text(pp.get("form"), f"{p}.form", nullable=True)
+        ooc = c.text(pp.get("original_or_copy"), f"{p}.original_or_copy")
+        c.choice(ooc, f"{p}.original_or_copy", ORIGINAL_OR_COPY, "value")
+        qty = c.number(pp.get("quantity"), f"{p}.quantity", nullable=False, integer=True)
+        papers.append(Paper(pname or "", form, ooc or "", int(qty or 0)))
 
     result = c.text(data.get("result"), "result") if "result" in data else None
     legal = c.text_list(data.get("legal_basis"), "legal_basis", min_len=1) if "legal_basis" in data else []
@@ -350,8 +351,7 @@ def _parse_record(path: Path, data: Any, counter_keys: set[str] | None) -> tuple
             avail = c.boolean(o.get("available"), "online.available")
             portal = c.text(o.get("portal"), "online.portal", allow_empty=True, nullable=True) or ""
             url = c.text(o.get("url"), "online.url", allow_empty=True, nullable=True) or ""
-            if url and not url.startswith(("http://", "https://")):
-                c.err("online.url", f"'{url}' is not an http(s) URL")
+            c.url(url, "online.url")
             vneid = c.boolean(o.get("vneid"), "online.vneid") if "vneid" in o else False
             if "vneid" not in o:
                 c.err("online.vneid", "missing field")
@@ -359,21 +359,11 @@ def _parse_record(path: Path, data: Any, counter_keys: set[str] | None) -> tuple
             online = OnlineInfo(avail, portal, url, vneid, note)
 
     sources: list[Source] = []
-    if "sources" in data:
-        raw_sources = data.get("sources")
-        if not isinstance(raw_sources, list) or not raw_sources:
-            c.err("sources", "expected a non-empty list of {url, title}")
-        else:
-            for i, s in enumerate(raw_sources):
-                p = f"sources[{i}]"
-                s = c.mapping(s, p)
-                if not s:
-                    continue
-                url = c.text(s.get("url"), f"{p}.url")
-                if url is not None and not url.startswith(("http://", "https://")):
-                    c.err(f"{p}.url", f"'{url}' is not an http(s) URL")
-                title = c.text(s.get("title"), f"{p}.title")
-                sources.append(Source(url or "", title or ""))
+    for p, src in c.records(data, "sources", "a non-empty list of {url, title}"):
+        url = c.text(src.get("url"), f"{p}.url")
+        c.url(url, f"{p}.url")
+        title = c.text(src.get("title"), f"{p}.title")
+        sources.append(Source(url or "", title or ""))
 
     date_checked = ""
     if "date_checked" in data:
