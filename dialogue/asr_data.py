@@ -14,14 +14,12 @@ several clips into one Whisper window was measured no faster here and caused rep
 from __future__ import annotations
 
 import argparse
-import io
 import itertools
 import logging
 import random
 import shutil
 import subprocess
 import time
-import wave
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +28,8 @@ import numpy as np
 import yaml
 
 from kiosk_protocol.text import nfc
+from speech.resample import resample_float
+from speech.tts import wav_bytes_to_int16
 
 __all__ = ["AsrDataOptions", "Clip", "generate", "main", "recognizer", "speak"]
 
@@ -88,15 +88,8 @@ def speak(text: str, speed_wpm: int, voice: str = "vi") -> np.ndarray:
     wav_bytes = subprocess.run(
         [exe, "-v", voice, "-s", str(speed_wpm), "--stdout", text], check=True, capture_output=True
     ).stdout
-    with wave.open(io.BytesIO(wav_bytes)) as wf:
-        rate = wf.getframerate()
-        pcm = np.frombuffer(wf.readframes(wf.getnframes()), dtype=np.int16)
-    audio = pcm.astype(np.float32) / 32768.0
-    if rate != SAMPLE_RATE_HZ:
-        import soxr
-
-        audio = soxr.resample(audio, rate, SAMPLE_RATE_HZ).astype(np.float32)
-    return audio
+    pcm, rate = wav_bytes_to_int16(wav_bytes)
+    return resample_float(pcm.astype(np.float32) / 32768.0, rate, SAMPLE_RATE_HZ)
 
 
 def add_noise(audio: np.ndarray, snr_db: float, seed: int) -> np.ndarray:

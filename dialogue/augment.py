@@ -20,7 +20,6 @@ __all__ = [
     "elderly",
     "old_names",
     "regionalize",
-    "strip_diacritics",
     "typos",
 ]
 
@@ -208,11 +207,6 @@ _INITIALS = (
 _FINALS = (("ng", "n"), ("n", "ng"), ("c", "t"), ("t", "c"), ("nh", "n"), ("i", "y"), ("y", "i"))
 
 
-def strip_diacritics(text: str) -> str:
-    """Text as typed on a keyboard without Vietnamese input."""
-    return fold_diacritics(text)
-
-
 def add_fillers(text: str, rng: random.Random) -> str:
     """Add a spoken-style prefix and/or suffix ("dạ", "cho em hỏi", "... ạ")."""
     roll = rng.random()
@@ -355,7 +349,7 @@ def augment(text: str, rng: random.Random, n_variants: int = 5, long_forms: bool
     ``long_forms=False`` leaves out the elderly wrappers (for short dialogue acts such as "có").
     """
     text = nfc(" ".join(text.split()))
-    variants = [strip_diacritics(text)]
+    variants = [fold_diacritics(text)]
     wrap = (lambda t: elderly(t, rng)) if long_forms else (lambda t: add_fillers(t, rng))
     makers = (
         lambda t: add_fillers(t, rng),
@@ -363,10 +357,10 @@ def augment(text: str, rng: random.Random, n_variants: int = 5, long_forms: bool
         lambda t: regionalize(t, rng),
         wrap,
         lambda t: add_context(old_names(t, rng), rng),
-        lambda t: strip_diacritics(typos(t, rng)),
+        lambda t: fold_diacritics(typos(t, rng)),
         lambda t: asr_noise(regionalize(add_fillers(t, rng), rng), rng, rate=0.25),
         lambda t: typos(add_fillers(t, rng), rng, n_max=1),
-        lambda t: strip_diacritics(regionalize(wrap(t), rng)),
+        lambda t: fold_diacritics(regionalize(wrap(t), rng)),
         lambda t: asr_noise(t, rng, rate=0.35),
     )
     while len(variants) < n_variants:

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from dialogue.augment import augment, strip_diacritics
+from dialogue.augment import augment
 from dialogue.model import META_FILE, MODEL_FILE, OUT_OF_SCOPE, prepare_text
-from kiosk_protocol.text import nfc
+from kiosk_protocol.text import fold_diacritics, nfc
 
 __all__ = ["DEFAULT_OUT_DIR", "TrainOptions", "build_dataset", "fit_pipeline", "load_training_sources", "train"]
 
@@ -203,7 +203,7 @@ def build_dataset(sources: list[Sample], seed: int, opts: TrainOptions) -> tuple
     for s in expanded:
         n = opts.variants_per_example
         long_forms = s.label not in SHORT_ACTS
-        variants = augment(s.text, rng, n, long_forms) if s.augment else [strip_diacritics(s.text)]
+        variants = augment(s.text, rng, n, long_forms) if s.augment else [fold_diacritics(s.text)]
         for t in [s.text, *variants]:
             texts.append(prepare_text(t))
             labels.append(s.label)

@@ -42,6 +42,7 @@ __all__ = [
     "TtsOptions",
     "TtsUnavailable",
     "read_ahead",
+    "wav_bytes_to_int16",
 ]
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class AudioChunk:
         return len(self.samples) / self.sample_rate_hz
 
 
-def _wav_bytes_to_int16(data: bytes) -> tuple[np.ndarray, int]:
+def wav_bytes_to_int16(data: bytes) -> tuple[np.ndarray, int]:
     """Parse a 16-bit PCM WAV from a stream (espeak-ng writes a placeholder data size)."""
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise ValueError("not a WAV stream")
@@ -247,7 +248,7 @@ class SpeechSynthesizer:
                 "Fix: check the voice name (espeak-ng --voices=vi) or reinstall espeak-ng"
             )
         try:
-            return _wav_bytes_to_int16(result.stdout)
+            return wav_bytes_to_int16(result.stdout)
         except ValueError as exc:
             raise TtsUnavailable(f"espeak-ng produced unreadable audio: {exc}") from exc
 
