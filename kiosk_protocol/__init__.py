@@ -174,7 +174,6 @@ class Spoken(_Base):
     done_unix_s: float
     end_of_speech_unix_s: float | None = None
     wav_paths: list[str] = Field(default_factory=list)
-    interrupted: bool = False
 
 
 Message = Annotated[

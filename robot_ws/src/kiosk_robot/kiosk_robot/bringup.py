@@ -126,9 +126,6 @@ class Supervisor:
             running.next_start_s = now + delay
             log.error("%s exited with code %s; restarting in %.0f s", running.spec.name, code, delay)
 
-    def pids(self) -> dict[str, int | None]:
-        return {r.spec.name: (r.process.pid if r.process else None) for r in self._nodes}
-
     def stop(self, timeout_s: float = 10.0) -> None:
         """SIGINT every node, then SIGTERM, then SIGKILL those that do not exit."""
         self._stopping = True
