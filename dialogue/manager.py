@@ -32,7 +32,7 @@ from dialogue.kb import (
 from dialogue.kb import load_knowledge_base as _load_kb
 from dialogue.model import IntentModel, IntentPrediction, ModelUnavailable
 from dialogue.slots import find_address_phrase, find_person
-from kiosk_protocol.text import fold_diacritics, nfc
+from kiosk_protocol.text import fold_diacritics, fold_key, nfc
 
 __all__ = ["DEFAULT_MODEL_DIR", "DialogueEngine", "DialogueUnavailable", "EngineOptions", "EngineReply"]
 
@@ -160,10 +160,6 @@ _STAFF_WORDS = (
 )  # fmt: skip
 
 
-def _fold(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", fold_diacritics(text).lower()).split())
-
-
 def _clean(text: str, max_chars: int) -> str:
     text = nfc(str(text or ""))[:max_chars]
     text = _CONTROL_RE.sub(" ", text)
@@ -185,23 +181,23 @@ def _is_foreign(text: str) -> bool:
         return True
     if text != fold_diacritics(text):  # Vietnamese diacritics present
         return False
-    words = _fold(text).split()
+    words = fold_key(text).split()
     english = sum(1 for w in words if w in _ENGLISH)
     return english >= 2 and english / max(1, len(words)) >= 0.5
 
 
 def _yes_no(text: str) -> str | None:
-    f = _fold(text)
+    f = fold_key(text)
     f = re.sub(r"\b(?:a|nhe|nha|di|roi|em|chi|anh|ban|robot)$", "", f).strip() or f
-    if f in _YES or _fold(text) in _YES:
+    if f in _YES or fold_key(text) in _YES:
         return "yes"
-    if f in _NO or _fold(text) in _NO:
+    if f in _NO or fold_key(text) in _NO:
         return "no"
     return None
 
 
 def _focus_from_text(text: str) -> str | None:
-    f = f" {_fold(text)} "
+    f = f" {fold_key(text)} "
     for focus, words in _FOCUS_WORDS:
         if any(f" {w}" in f for w in words):
             return focus
@@ -307,7 +303,7 @@ class DialogueEngine:
         ambiguous: set[str] = set()
         for proc in kb.procedures.values():
             for phrase in [proc.name, proc.short_name, *proc.aliases]:
-                f = _fold(phrase)
+                f = fold_key(phrase)
                 if len(f) < 4:
                     continue
                 if f in pairs and pairs[f] != proc.id:
@@ -413,6 +409,42 @@ class DialogueEngine:
             s.last_s = now
             return reply
 
+    def select_procedure(
+        self, procedure_id: str, session_id: str = "default", now_s: float | None = None
+    ) -> EngineReply:
+        """The visitor touched a procedure (a catalog entry or a candidate button): answer it."""
+        with self._lock:
+            now = time.monotonic() if now_s is None else now_s
+            s = self._session(str(session_id or "default"), now)
+            s.last_s = now
+            s.pending = None
+            proc = self.kb.get(procedure_id)
+            if proc is None:
+                r = replies.message_reply(
+                    "Không tìm thấy thủ tục", "Xin lỗi, tôi không tìm thấy thủ tục này. Anh chị chọn lại giúp tôi nhé."
+                )
+                return self._finish(s, r, OUT_OF_SCOPE, 0.0, None)
+            s.failures = 0
+            return self._answer(s, proc, None, "", proc.id, 1.0)
+
+    def repeat(self, session_id: str = "default", now_s: float | None = None) -> EngineReply:
+        """Say and show the current answer again ("Nghe lại")."""
+        with self._lock:
+            now = time.monotonic() if now_s is None else now_s
+            s = self._session(str(session_id or "default"), now)
+            s.last_s = now
+            return self._repeat(s, "repeat", 1.0)
+
+    def greet(self, session_id: str, now_s: float | None = None) -> EngineReply:
+        """The greeting that opens a visit when the camera sees an engaged visitor."""
+        with self._lock:
+            now = time.monotonic() if now_s is None else now_s
+            s = self._session(str(session_id or "default"), now)
+            s.last_s = now
+            voice = "Xin chào bà con, tôi có thể giúp gì ạ?"
+            r = replies.message_reply("Xin chào", voice, choices=self._common_choices())
+            return self._finish(s, r, "greeting", 1.0, None)
+
     def _finish(
         self,
         s: _Session,
@@ -476,7 +508,7 @@ class DialogueEngine:
             if handled is not None:
                 return handled
 
-        if intent == "call_staff" or any(w in _fold(text) for w in _STAFF_WORDS):
+        if intent == "call_staff" or any(w in fold_key(text) for w in _STAFF_WORDS):
             return self._escalate(s, "visitor_request", "call_staff", pred.confidence)
 
         clarify = self._clarify_candidates(text, pred)
@@ -618,7 +650,7 @@ class DialogueEngine:
 
     def _mentioned(self, text: str, pred: IntentPrediction) -> Procedure | None:
         """A procedure named in the sentence: by alias, or ranked likely enough by the model."""
-        f = f" {_fold(text)} "
+        f = f" {fold_key(text)} "
         for phrase, pid in self._aliases:
             if f" {phrase} " in f:
                 return self.kb.procedures.get(pid)
@@ -641,7 +673,7 @@ class DialogueEngine:
         return self.kb.procedures[a], self.kb.procedures[b]
 
     def _alias_in(self, text: str) -> str | None:
-        f = f" {_fold(text)} "
+        f = f" {fold_key(text)} "
         for phrase, pid in self._aliases:
             if f" {phrase} " in f:
                 return pid
@@ -693,10 +725,10 @@ class DialogueEngine:
         named = self._alias_in(text)
         if named in options:
             return named
-        f = _fold(text)
+        f = fold_key(text)
         for pid in options:
             proc = self.kb.procedures[pid]
-            if f and (f == _fold(proc.name) or f == _fold(proc.short_name)):
+            if f and (f == fold_key(proc.name) or f == fold_key(proc.short_name)):
                 return pid
         # "cái đầu" / "cái sau", "thứ nhất" / "thứ hai"
         if re.search(r"\b(?:dau tien|thu nhat|cai dau|cai truoc|so 1)\b", f):

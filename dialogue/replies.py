@@ -18,6 +18,7 @@ __all__ = [
     "METHOD_LABELS",
     "Reply",
     "address_reply",
+    "candidate",
     "clarify_reply",
     "escalation_reply",
     "message_reply",
@@ -137,6 +138,7 @@ def _card(
     procedure: dict[str, Any] | None = None,
     address: dict[str, Any] | None = None,
     choices: list[dict[str, str]] | None = None,
+    candidates: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     return {
         "type": type_,
@@ -145,7 +147,15 @@ def _card(
         "procedure": procedure,
         "address": address,
         "choices": choices or [],
+        "candidates": candidates or [],
     }
+
+
+def candidate(proc: Procedure, probability: float = 0.0) -> dict[str, Any]:
+    """A procedure button for the screen (``kiosk_protocol.Candidate``): colloquial name, official name."""
+    label = proc.aliases[0] if proc.aliases else proc.short_name
+    return {"procedure_id": proc.id, "label": _cap(label), "name": proc.name,
+            "probability": round(min(1.0, max(0.0, float(probability))), 4)}
 
 
 def _counter_spoken(proc: Procedure, center: Center) -> str:
@@ -262,10 +272,12 @@ def message_reply(title: str, voice: str, *, offer: str | None = None, choices=N
 
 
 def clarify_reply(a: Procedure, b: Procedure, person: str | None = None) -> Reply:
-    """ "Anh/chị hỏi đăng ký khai sinh hay trích lục khai sinh ạ?" with two buttons."""
+    """ "Anh/chị hỏi đăng ký khai sinh hay trích lục khai sinh ạ?" with two procedure buttons."""
     voice = spoken(f"Anh chị hỏi {_subject(a, person)} hay {_lower_first(b.short_name)} ạ?")
     choices = [{"label": a.name, "text": a.name}, {"label": b.name, "text": b.name}]
-    return Reply(voice=voice, screen=_card("clarify", "Anh/chị hỏi thủ tục nào?", _screen_text(voice), choices=choices))
+    screen = _card("clarify", "Anh/chị hỏi thủ tục nào?", _screen_text(voice), choices=choices,
+                   candidates=[candidate(a), candidate(b)])
+    return Reply(voice=voice, screen=screen)
 
 
 def ask_procedure_reply(focus: str | None) -> Reply:

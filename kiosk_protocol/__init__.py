@@ -7,19 +7,42 @@ milliseconds (``*_ms``).
 
 Topics (relative to the kiosk namespace):
 
-=====================  ===============  =======================================
-topic                  kind             from → to
-=====================  ===============  =======================================
-audio/utterance        utterance        microphone → asr
-speech/transcript      transcript       asr → dialogue, ui
-ui/input               user_input       ui → dialogue
-dialogue/reply         reply            dialogue → tts, ui
-dialogue/escalation    escalation       dialogue → ui (staff)
-speech/spoken          spoken           tts → ui, benchmarks
-=====================  ===============  =======================================
+=============================  ===================  ===============================================
+topic                          kind                 from → to
+=============================  ===================  ===============================================
+audio/utterance                utterance            microphone → asr
+speech/transcript              transcript           asr → dialogue, ui, dashboard
+ui/input                       user_input           ui → dialogue
+ui/rating                      rating               ui → dashboard
+dialogue/reply                 reply                dialogue → tts, ui, dashboard
+dialogue/escalation            escalation           dialogue → ui, dashboard
+dialogue/session (latched)     session              dialogue → ui, dashboard, tts
+dialogue/catalog (latched)     catalog              dialogue → ui
+dashboard/escalation_update    escalation_update    dashboard → ui (the kiosk's screen)
+perception/visitor             visitor_event        engagement → dialogue, motion, ui
+speech/spoken                  spoken               tts → ui, benchmarks
+=============================  ===================  ===============================================
 
 States use ``std_msgs/Bool``: ``audio/speaking`` (a visitor is talking) and
-``speech/robot_speaking`` (latched; the kiosk is talking, the microphone path is muted).
+``speech/robot_speaking`` (latched; the kiosk is talking).
+
+**Visits.** The dialogue node owns the kiosk's current visit (one screen, one visitor at a time):
+it opens a session (a fresh ``session_id``) when a visitor becomes engaged or, without a camera,
+on the first question; it closes it when the visitor leaves, on the page's "Bắt đầu lại" or idle
+timeout (``UserInput`` ``end_session``), on "goodbye", or after ``idle_reset_s``. Every open and
+close is a :class:`SessionEvent` on the latched ``dialogue/session``; replies carry the session
+id. Whoever shows or stores a conversation (the page, the dashboard) forgets the screen state of
+a closed session: a page that connects later never replays another visitor's conversation.
+
+**Screen cards.** ``Reply.reply_screen`` is the card the page draws::
+
+    {"type": "procedure"|"message"|"clarify"|"confirm"|"not_understood"|"escalation"|"address",
+     "title": str, "text": str, "procedure": {...}|None, "address": {...}|None,
+     "choices": [{"label": str, "text": str}],          # buttons that send their text
+     "candidates": [Candidate...]}                      # buttons that select a procedure
+
+``candidates`` (see :class:`Candidate`) are the procedures the kiosk is unsure between ("Có phải
+bà con muốn hỏi: …"); touching one sends ``UserInput(action="select_procedure", procedure_id=…)``.
 """
 
 from __future__ import annotations
@@ -36,14 +59,22 @@ from kiosk_protocol.text import nfc
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Candidate",
+    "Catalog",
+    "CatalogCategory",
+    "CatalogProcedure",
     "Escalation",
+    "EscalationUpdate",
     "Message",
     "ProtocolError",
+    "Rating",
     "Reply",
+    "SessionEvent",
     "Spoken",
     "Transcript",
     "UserInput",
     "Utterance",
+    "VisitorEvent",
     "decode",
     "encode",
     "new_id",
@@ -117,13 +148,18 @@ class Transcript(_Base):
 
 
 class UserInput(_Base):
-    """Touchscreen input: a typed question, or a session start/end."""
+    """Touchscreen input: a typed question, a touched procedure, "read it again", or a visit start/end.
+
+    ``select_procedure`` names ``procedure_id`` (a catalog or candidate button); ``repeat`` asks
+    for the current answer again (spoken and shown); ``end_session`` closes the visit.
+    """
 
     kind: Literal["user_input"] = "user_input"
     input_id: str = Field(default_factory=new_id)
     session_id: str = ""
-    action: Literal["text", "start_session", "end_session"] = "text"
+    action: Literal["text", "select_procedure", "repeat", "start_session", "end_session"] = "text"
     text: str = Field(default="", max_length=10_000)
+    procedure_id: str = Field(default="", max_length=100)
     sent_unix_s: float = Field(default_factory=time.time)
 
     _nfc = field_validator("text")(lambda cls, v: nfc(v))
@@ -150,15 +186,123 @@ class Reply(_Base):
     published_unix_s: float = Field(default_factory=time.time)
 
 
+class Candidate(BaseModel):
+    """A procedure offered as a button when the kiosk is unsure."""
+
+    model_config = ConfigDict(extra="forbid")
+    procedure_id: str
+    label: str  # the colloquial name, as a citizen says it
+    name: str = ""  # the official name, shown below
+    probability: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
 class Escalation(_Base):
-    """A hand-over to a staff member, with the reason."""
+    """A hand-over to a staff member, with the reason.
+
+    ``reason`` is one of ``visitor_request`` (the citizen asked for staff), ``repeated_failures``
+    (the kiosk did not understand several times), ``dialogue_error``, or another short snake_case
+    word; never ``visitor_request`` unless the citizen asked.
+    """
 
     kind: Literal["escalation"] = "escalation"
+    escalation_id: str = Field(default_factory=new_id)
     session_id: str
     reason: str
     user_text: str = ""
     reply_id: str = ""
+    source: Literal["voice", "screen", "system"] = "voice"
     unix_s: float = Field(default_factory=time.time)
+
+
+class EscalationUpdate(_Base):
+    """Staff acknowledged ("tôi đang đến") or resolved an escalation; shown on the kiosk's screen."""
+
+    kind: Literal["escalation_update"] = "escalation_update"
+    escalation_id: str
+    session_id: str = ""
+    status: Literal["acknowledged", "resolved"]
+    staff_name: str = Field(default="", max_length=100)  # display name, e.g. "Chị Lan"
+    message_vi: str = Field(default="", max_length=500)  # what the kiosk shows / says to the citizen
+    unix_s: float = Field(default_factory=time.time)
+
+
+class Rating(_Base):
+    """A citizen's 1–5 satisfaction rating, one touch on the page."""
+
+    kind: Literal["rating"] = "rating"
+    rating_id: str = Field(default_factory=new_id)
+    session_id: str = ""
+    score: int = Field(ge=1, le=5)
+    reply_id: str = ""  # the answer that was rated, if any
+    procedure_id: str | None = None
+    trigger: Literal["after_answer", "restart", "end"] = "after_answer"
+    unix_s: float = Field(default_factory=time.time)
+
+
+class SessionEvent(_Base):
+    """A visit opened or closed (see "Visits" above)."""
+
+    kind: Literal["session"] = "session"
+    session_id: str
+    event: Literal["started", "ended"]
+    reason: Literal[
+        "visitor_engaged", "first_input", "visitor_left", "restart", "idle_timeout", "goodbye", "shutdown"
+    ]
+    unix_s: float = Field(default_factory=time.time)
+
+
+class VisitorEvent(_Base):
+    """The engaged visitor the kiosk attends to (REP-155 person id, not an identity), or that they left.
+
+    ``engaged``: a visitor became ENGAGED (the dialogue greets and opens a visit); ``update``: the
+    attended visitor moved (bearing for the motion node); ``left``: the attended visitor is gone
+    (DISENGAGED / no longer tracked; the dialogue closes the visit). Bearing in radians, REP-103
+    (positive to the robot's left), distance in metres.
+    """
+
+    kind: Literal["visitor_event"] = "visitor_event"
+    event: Literal["engaged", "update", "left"]
+    person_id: str
+    engagement: Literal["UNKNOWN", "DISENGAGED", "ENGAGING", "ENGAGED", "DISENGAGING"] = "UNKNOWN"
+    bearing_rad: float = Field(default=0.0, ge=-3.1416, le=3.1416)
+    distance_m: float = Field(default=0.0, ge=0.0, le=50.0)
+    unix_s: float = Field(default_factory=time.time)
+
+
+class CatalogCategory(BaseModel):
+    """A category of procedures on the home screen."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str  # e.g. civil_status (dialogue.kb.CATEGORIES)
+    label: str  # Vietnamese, e.g. "Hộ tịch"
+    icon: str = ""  # file name under the page's static icons folder
+    procedure_ids: list[str] = Field(default_factory=list)
+
+
+class CatalogProcedure(BaseModel):
+    """A procedure as the page lists and searches it; ``card`` is the same dict as a reply's."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    label: str  # colloquial name first ("làm giấy khai sinh")
+    name: str  # official name below
+    category: str
+    search_keys: list[str] = Field(default_factory=list)  # folded with kiosk_protocol.text.fold_key
+    card: dict[str, Any] = Field(default_factory=dict)
+
+
+class Catalog(_Base):
+    """Everything the touchscreen needs to browse and search the knowledge base, from the dialogue.
+
+    ``version`` changes whenever the KB changes (a hash); the page reloads its lists then.
+    """
+
+    kind: Literal["catalog"] = "catalog"
+    version: str
+    center_name: str = ""
+    categories: list[CatalogCategory] = Field(default_factory=list)
+    procedures: list[CatalogProcedure] = Field(default_factory=list)
+    published_unix_s: float = Field(default_factory=time.time)
 
 
 class Spoken(_Base):
@@ -177,7 +321,18 @@ class Spoken(_Base):
 
 
 Message = Annotated[
-    Utterance | Transcript | UserInput | Reply | Escalation | Spoken, Field(discriminator="kind")
+    Utterance
+    | Transcript
+    | UserInput
+    | Reply
+    | Escalation
+    | EscalationUpdate
+    | Rating
+    | SessionEvent
+    | VisitorEvent
+    | Catalog
+    | Spoken,
+    Field(discriminator="kind"),
 ]
 _ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)
 

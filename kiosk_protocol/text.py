@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-__all__ = ["fold_diacritics", "nfc"]
+__all__ = ["fold_diacritics", "fold_key", "nfc"]
 
 _D_MAP = str.maketrans({"đ": "d", "Đ": "D"})
 
@@ -18,3 +19,12 @@ def fold_diacritics(text: str) -> str:
     """Strip Vietnamese diacritics ("Đăng ký" -> "Dang ky"), keeping everything else."""
     decomposed = unicodedata.normalize("NFD", text.translate(_D_MAP))
     return unicodedata.normalize("NFC", "".join(c for c in decomposed if unicodedata.category(c) != "Mn"))
+
+
+_NON_WORD_RE = re.compile(r"[^\w\s]")
+
+
+def fold_key(text: str) -> str:
+    """The one folding rule for matching what citizens write: NFC, no diacritics, lower case,
+    punctuation as spaces, single spaces ("Đăng ký, kết hôn!" -> "dang ky ket hon")."""
+    return " ".join(_NON_WORD_RE.sub(" ", fold_diacritics(nfc(str(text))).lower()).split())

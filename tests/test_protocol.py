@@ -55,3 +55,40 @@ def test_transcript_carries_an_nfc_n_best_list():
     transcript = Transcript(utterance_id="u", text=nfd, confidence=0.5, hypotheses=[(nfd, 0.5), ("kết hùng", 0.4)])
     decoded = decode(encode(transcript), Transcript)
     assert decoded.hypotheses == [("kết hôn", 0.5), ("kết hùng", 0.4)]
+
+
+def test_round_trip_of_the_shared_visit_staff_and_catalog_kinds():
+    from kiosk_protocol import (
+        Catalog,
+        CatalogCategory,
+        CatalogProcedure,
+        Escalation,
+        EscalationUpdate,
+        Rating,
+        SessionEvent,
+        VisitorEvent,
+    )
+
+    messages = [
+        Escalation(session_id="s", reason="visitor_request"),
+        EscalationUpdate(escalation_id="e1", status="acknowledged", staff_name="Chị Lan"),
+        Rating(score=5, session_id="s"),
+        SessionEvent(session_id="s", event="ended", reason="visitor_left"),
+        VisitorEvent(event="engaged", person_id="p1", engagement="ENGAGED", bearing_rad=0.2, distance_m=1.1),
+        Catalog(version="abc", categories=[CatalogCategory(id="civil_status", label="Hộ tịch")],
+                procedures=[CatalogProcedure(id="x", label="làm giấy khai sinh", name="Đăng ký khai sinh",
+                                             category="civil_status", search_keys=["lam giay khai sinh"])]),
+    ]
+    for message in messages:
+        assert decode(encode(message)) == message
+    with pytest.raises(ValueError):
+        Rating(score=6)
+    with pytest.raises(ValueError):
+        VisitorEvent(event="engaged", person_id="p", bearing_rad=float("nan"))
+
+
+def test_fold_key_is_the_one_folding_rule():
+    from kiosk_protocol.text import fold_key
+
+    assert fold_key("Đăng ký, KẾT HÔN!") == "dang ky ket hon"
+    assert fold_key(unicodedata.normalize("NFD", "sổ đỏ")) == "so do"

@@ -7,11 +7,13 @@ import time
 from std_msgs.msg import String
 
 from dialogue import DialogueEngine, DialogueUnavailable
-from dialogue.manager import EngineOptions
-from kiosk_protocol import Escalation, Reply, Transcript, UserInput, encode
+from dialogue.manager import EngineOptions, EngineReply
+from dialogue.visits import VisitTracker
+from kiosk_protocol import Escalation, Reply, SessionEvent, Transcript, UserInput, VisitorEvent, encode
 
 from .lifecycle_base import (
     ERROR,
+    LATCHED_QOS,
     OK,
     RELIABLE_QOS,
     WARN,
@@ -34,7 +36,7 @@ class DialogueNode(KioskLifecycleNode):
         Param("model_dir", "models/dialogue", "folder with dialogue.onnx and meta.json (python -m dialogue train)"),
         Param("kb_dir", "dialogue/kb/procedures", "knowledge base folder (one YAML per procedure)"),
         Param("center_path", "config/center.yaml", "this center's facts: name, hours, counters, hotline"),
-        Param("idle_reset_s", 120.0, "a visitor's session resets after this much silence", "s", positive),
+        Param("idle_reset_s", 120.0, "a visit closes (screen cleared) after this long without input", "s", positive),
         Param("clarify_margin", 0.25, "ask 'A or B?' when the top two procedures are closer than this", "probability"),
         Param("max_failures", 2, "not-understood turns in a row before calling a staff member", "turns", positive),
         Param("reload_period_s", 0.0, "re-read the KB and model this often (0: never)", "s"),
@@ -43,7 +45,7 @@ class DialogueNode(KioskLifecycleNode):
     def __init__(self) -> None:
         super().__init__("dialogue")
         self._engine: DialogueEngine | None = None
-        self._session_id = "kiosk"
+        self._visits: VisitTracker | None = None
         self._replies = 0
 
     def configure_core(self) -> None:
@@ -58,26 +60,31 @@ class DialogueNode(KioskLifecycleNode):
             )
         except DialogueUnavailable as exc:
             raise ConfigureError(str(exc)) from exc
+        self._visits = VisitTracker(idle_timeout_s=self.cfg["idle_reset_s"])
         self.set_status(OK, "dialogue model and knowledge base loaded")
 
     def activate_core(self) -> None:
         self._reply_pub = self.create_publisher(String, "dialogue/reply", RELIABLE_QOS)
         self._escalation_pub = self.create_publisher(String, "dialogue/escalation", RELIABLE_QOS)
+        self._session_pub = self.create_publisher(String, "dialogue/session", LATCHED_QOS)
         self._subs = [
             self.create_subscription(String, "speech/transcript", self._on_transcript, RELIABLE_QOS),
             self.create_subscription(String, "ui/input", self._on_input, RELIABLE_QOS),
+            self.create_subscription(String, "perception/visitor", self._on_visitor, RELIABLE_QOS),
         ]
-        self._reload_timer = None
+        self._dialogue_timers = [self.create_timer(1.0, lambda: self._publish_sessions(self._visits.tick()))]
         if self.cfg["reload_period_s"] > 0:
-            self._reload_timer = self.create_timer(self.cfg["reload_period_s"], self._reload)
+            self._dialogue_timers.append(self.create_timer(self.cfg["reload_period_s"], self._reload))
 
     def deactivate_core(self) -> None:
+        self._publish_sessions(self._visits.end("shutdown"))
         for sub in self._subs:
             self.destroy_subscription(sub)
-        if self._reload_timer is not None:
-            self.destroy_timer(self._reload_timer)
+        for timer in self._dialogue_timers:
+            self.destroy_timer(timer)
         self.destroy_publisher(self._reply_pub)
         self.destroy_publisher(self._escalation_pub)
+        self.destroy_publisher(self._session_pub)
 
     def cleanup_core(self) -> None:
         self._engine = None
@@ -87,39 +94,67 @@ class DialogueNode(KioskLifecycleNode):
             self.set_status(WARN, "knowledge base or model has an error; keeping the last good one "
                             "(run: python -m dialogue validate)")
 
+    def _publish_sessions(self, events: list[SessionEvent]) -> None:
+        for event in events:
+            if event.event == "ended":
+                self._engine.end_session(event.session_id)
+            self._session_pub.publish(String(data=encode(event)))
+            self.update_values(session=event.session_id if event.event == "started" else "none")
+
     def _on_transcript(self, msg: String) -> None:
         transcript = self.decode_or_warn(msg.data, Transcript, "transcript")
         if transcript is not None and transcript.accepted:
-            self._answer(transcript.text, "voice", transcript.utterance_id, transcript.end_of_speech_unix_s,
-                         transcript.hypotheses)
+            self._turn(lambda sid: self._engine.respond(transcript.text, session_id=sid, source="voice",
+                                                        hypotheses=transcript.hypotheses),
+                       transcript.text, "voice", transcript.utterance_id, transcript.end_of_speech_unix_s)
 
     def _on_input(self, msg: String) -> None:
         user_input = self.decode_or_warn(msg.data, UserInput, "screen input")
         if user_input is None:
             return
-        if user_input.session_id:
-            self._session_id = user_input.session_id
-        if user_input.action == "start_session":
-            self._engine.start_session(self._session_id)
-        elif user_input.action == "end_session":
-            self._engine.end_session(self._session_id)
+        if user_input.action == "end_session":
+            self._publish_sessions(self._visits.end("restart"))
+        elif user_input.action == "start_session":
+            self._publish_sessions(self._visits.end("restart"))
+            self._publish_sessions(self._visits.on_input()[1])
+        elif user_input.action == "select_procedure":
+            self._turn(lambda sid: self._engine.select_procedure(user_input.procedure_id, session_id=sid),
+                       "", "screen", user_input.input_id, None)
+        elif user_input.action == "repeat":
+            self._turn(lambda sid: self._engine.repeat(session_id=sid), "", "screen", user_input.input_id, None)
         else:
-            self._answer(user_input.text, "screen", user_input.input_id, None)
+            self._turn(lambda sid: self._engine.respond(user_input.text, session_id=sid, source="screen"),
+                       user_input.text, "screen", user_input.input_id, None)
 
-    def _answer(self, text: str, source: str, in_reply_to: str, end_of_speech: float | None,
-                hypotheses: list[tuple[str, float]] = ()) -> None:
+    def _on_visitor(self, msg: String) -> None:
+        event = self.decode_or_warn(msg.data, VisitorEvent, "visitor event")
+        if event is None:
+            return
+        if event.event == "engaged":
+            events = self._visits.on_engaged(event.person_id)
+            self._publish_sessions(events)
+            if any(e.event == "started" for e in events):
+                self._turn(lambda sid: self._engine.greet(sid), "", "system", "", None)
+        elif event.event == "left":
+            self._publish_sessions(self._visits.on_left(event.person_id))
+
+    def _turn(self, answer, text: str, source: str, in_reply_to: str, end_of_speech: float | None) -> None:
+        """Run one dialogue turn in the current visit (opening one if needed) and publish the reply."""
+        session_id, events = self._visits.on_input()
+        self._publish_sessions(events)
         started = time.perf_counter()
         try:
-            result = self._engine.respond(text, session_id=self._session_id, source=source, hypotheses=hypotheses)
+            result: EngineReply = answer(session_id)
         except Exception as exc:  # never let one bad turn take the kiosk down
             self.set_status(ERROR, f"dialogue failed on one turn: {exc!r}")
-            reply = Reply(intent="error", reply_voice=UNAVAILABLE_VOICE, session_id=self._session_id,
+            reply = Reply(intent="error", reply_voice=UNAVAILABLE_VOICE, session_id=session_id, source=source,
+                          in_reply_to=in_reply_to, user_text=text,
                           reply_screen={"type": "message", "title": "Xin lỗi", "text": UNAVAILABLE_VOICE,
-                                        "procedure": None, "address": None, "choices": []},
-                          escalate=True, escalation_reason="dialogue error")
+                                        "procedure": None, "address": None, "choices": [], "candidates": []},
+                          escalate=True, escalation_reason="dialogue_error")
         else:
             reply = Reply(
-                in_reply_to=in_reply_to, session_id=result.session_id, source=source, user_text=text,
+                in_reply_to=in_reply_to, session_id=session_id, source=source, user_text=text,
                 intent=result.intent, confidence=result.confidence, procedure_id=result.procedure_id,
                 reply_voice=result.reply_voice, reply_screen=result.reply_screen, escalate=result.escalate,
                 escalation_reason=result.escalation_reason,
@@ -129,8 +164,10 @@ class DialogueNode(KioskLifecycleNode):
         self._replies += 1
         if reply.escalate:
             escalation = Escalation(session_id=reply.session_id, reason=reply.escalation_reason,
-                                    user_text=text, reply_id=reply.reply_id)
+                                    user_text=text, reply_id=reply.reply_id, source=source)
             self._escalation_pub.publish(String(data=encode(escalation)))
+        if reply.intent == "goodbye":
+            self._publish_sessions(self._visits.end("goodbye"))
         self.update_values(replies=self._replies, last_intent=reply.intent,
                            last_dialogue_ms=f"{reply.dialogue_ms:.2f}")
 
