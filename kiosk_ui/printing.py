@@ -2,7 +2,7 @@
 
 :func:`find_printer` asks CUPS (``lpstat``) for a printer; without one the page hides its print
 button. :meth:`Printer.submit` sends the checklist to ``lp`` as UTF-8 text, which CUPS's own
-filters lay out. :func:`print_view_html` is the same checklist as an A5 page for a browser
+filters lay out. :func:`print_view_html` is the same checklist as an A4 page for a browser
 (the tests render it to PDF in Chromium and count its pages).
 """
 
@@ -45,7 +45,7 @@ class Printer:
 
     def submit(self, text: str, title: str) -> str:
         """Send UTF-8 text to the printer; return CUPS's request id. Raise :class:`PrinterError`."""
-        cmd = [self.lp, "-d", self.name, "-t", title[:100], "-o", "media=A5", "-o", "cpi=13", "-o", "lpi=7", "-"]
+        cmd = [self.lp, "-d", self.name, "-t", title[:100], "-o", "media=A4", "-o", "cpi=13", "-o", "lpi=7", "-"]
         try:
             done = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, timeout=_TIMEOUT_S)
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -114,6 +114,8 @@ def checklist_text(card: dict[str, Any], label: str, center_name: str) -> str:
     lines += ["", "THỜI GIAN VÀ LỆ PHÍ:"]
     for m in card.get("methods") or []:
         lines.append(f"- {m.get('method')}: {m.get('processing_time')}. Lệ phí: {m.get('fee')}")
+    lines += ["", "CÁC BƯỚC:"]
+    lines += [f"{i}. {step}" for i, step in enumerate(card.get("steps") or [], 1)]
     online = card.get("online") or {}
     if online.get("available") and online.get("url"):
         lines += ["", f"Nộp trực tuyến: {online.get('url')}"]
@@ -123,13 +125,14 @@ def checklist_text(card: dict[str, Any], label: str, center_name: str) -> str:
 
 
 def print_view_html(card: dict[str, Any], label: str, center_name: str) -> str:
-    """The checklist as one A5 page (``/static/print.css``), escaped; no script, nothing external."""
+    """The checklist as one A4 page (``/static/print.css``), escaped; no script, nothing external."""
     e = html.escape
     papers = "".join(
-        f'<li><span class="box"></span><span class="paper">{e(name)}</span>'
-        f'{f" <span class=meta>({e(meta)})</span>" if meta else ""}</li>'
+        f'<li><span class="box"></span><span class="paper">{e(name)}'
+        f'{f" <span class=meta>({e(meta)})</span>" if meta else ""}</span></li>'
         for name, meta in _papers(card)
     )
+    steps = "".join(f"<li>{e(str(step))}</li>" for step in card.get("steps") or [])
     methods = "".join(
         f"<tr><th>{e(str(m.get('method') or ''))}</th><td>{e(str(m.get('processing_time') or ''))}</td>"
         f"<td>{e(str(m.get('fee') or ''))}</td></tr>"
@@ -153,6 +156,7 @@ def print_view_html(card: dict[str, Any], label: str, center_name: str) -> str:
 <h2>Giấy tờ cần mang</h2><ul class="papers">{papers}</ul>
 <h2>Thời gian và lệ phí</h2><table class="methods">{methods}</table>
 {qr}
+<h2>Các bước</h2><ol class="steps">{steps}</ol>
 <footer><p>Căn cứ pháp lý: {e(laws)}</p><p>{checked}</p></footer>
 </body></html>
 """

@@ -105,7 +105,7 @@ async def suggest(request: Request, q: str = Query(default=""), limit: int = Que
 
 @router.get("/print/{procedure_id}", response_class=HTMLResponse)
 async def print_view(procedure_id: str, request: Request) -> HTMLResponse:
-    """The take-home checklist as one A5 page."""
+    """The take-home checklist as one A4 page."""
     index, proc = _card(request, procedure_id)
     return HTMLResponse(print_view_html(proc.card, proc.label, index.catalog.center_name),
                         headers={"Cache-Control": "no-store"})
