@@ -435,6 +435,16 @@ class DialogueEngine:
             s.last_s = now
             return self._repeat(s, "repeat", 1.0)
 
+    def lookup_address(self, text: str, session_id: str = "default", now_s: float | None = None) -> EngineReply:
+        """An old address typed in the page's address form: its new ward and province, or the candidates."""
+        with self._lock:
+            now = time.monotonic() if now_s is None else now_s
+            s = self._session(str(session_id or "default"), now)
+            s.last_s = now
+            s.pending = None
+            s.failures = 0
+            return self._address(s, str(text), 1.0, ask_if_missing=False)
+
     def greet(self, session_id: str, now_s: float | None = None) -> EngineReply:
         """The greeting that opens a visit when the camera sees an engaged visitor."""
         with self._lock:

@@ -23,8 +23,11 @@ perception/visitor             visitor_event        engagement → dialogue, mot
 speech/spoken                  spoken               tts → ui, benchmarks
 =============================  ===================  ===============================================
 
-States use ``std_msgs/Bool``: ``audio/speaking`` (a visitor is talking) and
-``speech/robot_speaking`` (latched; the kiosk is talking).
+States use ``std_msgs/Bool``: ``audio/speaking`` (a visitor is talking),
+``speech/robot_speaking`` (latched; the kiosk is talking) and ``ui/push_to_talk`` (ui → microphone:
+the page's microphone button is held; the microphone listens even while the kiosk talks and ends
+the utterance on release). The page shows that button only while the microphone node's
+diagnostics report a real device (``source: device``).
 
 **Visits.** The dialogue node owns the kiosk's current visit (one screen, one visitor at a time):
 it opens a session (a fresh ``session_id``) when a visitor becomes engaged or, without a camera,
@@ -151,13 +154,15 @@ class UserInput(_Base):
     """Touchscreen input: a typed question, a touched procedure, "read it again", or a visit start/end.
 
     ``select_procedure`` names ``procedure_id`` (a catalog or candidate button); ``repeat`` asks
-    for the current answer again (spoken and shown); ``end_session`` closes the visit.
+    for the current answer again (spoken and shown); ``end_session`` closes the visit;
+    ``lookup_address`` carries an old address typed in the page's address form (``text``) and is
+    answered with an ``address`` card (added for the touchscreen, issue 7).
     """
 
     kind: Literal["user_input"] = "user_input"
     input_id: str = Field(default_factory=new_id)
     session_id: str = ""
-    action: Literal["text", "select_procedure", "repeat", "start_session", "end_session"] = "text"
+    action: Literal["text", "select_procedure", "repeat", "start_session", "end_session", "lookup_address"] = "text"
     text: str = Field(default="", max_length=10_000)
     procedure_id: str = Field(default="", max_length=100)
     sent_unix_s: float = Field(default_factory=time.time)
@@ -288,6 +293,7 @@ class CatalogProcedure(BaseModel):
     name: str  # official name below
     category: str
     search_keys: list[str] = Field(default_factory=list)  # folded with kiosk_protocol.text.fold_key
+    search_examples: list[str] = Field(default_factory=list)  # folded example questions (weaker matches)
     card: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -295,11 +301,14 @@ class Catalog(_Base):
     """Everything the touchscreen needs to browse and search the knowledge base, from the dialogue.
 
     ``version`` changes whenever the KB changes (a hash); the page reloads its lists then.
+    ``center`` holds this center's facts for the page's "hours and counters" screen:
+    ``{"name", "address", "hotline", "opening_hours": [{"days", "hours"}], "counters": [{"number", "label"}]}``.
     """
 
     kind: Literal["catalog"] = "catalog"
     version: str
     center_name: str = ""
+    center: dict[str, Any] = Field(default_factory=dict)
     categories: list[CatalogCategory] = Field(default_factory=list)
     procedures: list[CatalogProcedure] = Field(default_factory=list)
     published_unix_s: float = Field(default_factory=time.time)

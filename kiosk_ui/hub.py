@@ -5,6 +5,11 @@ to JSON there and handed to the server's event loop with ``loop.call_soon_thread
 loop it is appended to a bounded history (so a page that connects later sees the current
 conversation) and put on each client's bounded queue. A client whose queue is full is cut off
 (it reconnects and replays the history) instead of growing memory.
+
+Visits: :meth:`EventHub.on_session` takes the dialogue's ``SessionEvent``. When a visit ends
+the history is forgotten and every page is told to clear; while a visit is open, replies of
+any other (closed) session are shown to nobody and never remembered, so a page that connects
+later never replays another citizen's conversation.
 """
 
 from __future__ import annotations
@@ -19,15 +24,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from kiosk_protocol import ProtocolError, decode, encode
+from kiosk_protocol import ProtocolError, SessionEvent, decode, encode
 
 __all__ = ["EventHub", "Subscription"]
 
 _LOG = logging.getLogger("kiosk_ui.hub")
 
-_PROTOCOL_KINDS = {"utterance", "transcript", "user_input", "reply", "escalation", "spoken"}
-# Kinds a page must never replay as conversation (they describe the link, not the talk).
-_NOT_IN_HISTORY = {"state", "clear"}
+_PROTOCOL_KINDS = {"utterance", "transcript", "user_input", "reply", "escalation", "spoken",
+                   "escalation_update", "session", "rating"}
+# Kinds a page must never replay as conversation (they describe the link or the visit, not the talk).
+_NOT_IN_HISTORY = {"state", "clear", "session", "catalog", "rating"}
 
 
 @dataclass(eq=False)
@@ -51,6 +57,8 @@ class EventHub:
         self._subs: set[Subscription] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client_queue_size = client_queue_size
+        self._session: SessionEvent | None = None  # the latest visit event
+        self._ended: deque[str] = deque(maxlen=64)  # ids of the visits that closed lately
         self.dropped_clients = 0
 
     # ---- called from any thread -------------------------------------------------------------
@@ -75,6 +83,22 @@ class EventHub:
     def clear(self) -> None:
         """Forget the conversation (e.g. a new visitor) and tell every page to clear its screen."""
         self._submit(json.dumps({"kind": "clear"}), "clear")
+
+    def on_session(self, event: SessionEvent) -> None:
+        """A visit opened or closed: a closed one is forgotten and cleared from every page."""
+        with self._lock:
+            self._session = event
+            if event.event == "ended":
+                self._ended.append(event.session_id)
+        if event.event == "ended":
+            self.clear()
+        self._submit(encode(event), "session")
+
+    @property
+    def session(self) -> SessionEvent | None:
+        """The latest visit event (``started`` while a visit is open)."""
+        with self._lock:
+            return self._session
 
     def recent(self) -> list[str]:
         """A copy of the remembered events (JSON strings), oldest first."""
@@ -102,11 +126,12 @@ class EventHub:
             self._close(sub)
 
     def subscribe(self) -> Subscription:
-        """Register a client; its ``replay`` holds the current states and recent events. Loop only."""
+        """Register a client; its ``replay`` holds the visit, the recent events and the states. Loop only."""
         sub = Subscription(queue=asyncio.Queue(maxsize=self._client_queue_size))
         with self._lock:
             states = [json.dumps({"kind": "state", "name": k, "value": v}) for k, v in self._states.items()]
-            sub.replay = [*self._history, *states]
+            session = [encode(self._session)] if self._session is not None else []
+            sub.replay = [*session, *self._history, *states]
             self._subs.add(sub)
         return sub
 
@@ -148,7 +173,8 @@ class EventHub:
                 return
             except RuntimeError:  # the loop closed between the check and the call
                 _LOG.debug("event loop closed; keeping the event in history only")
-        self._remember(data, kind)
+        if not self._stale(data, kind):
+            self._remember(data, kind)
 
     def _remember(self, data: str, kind: str) -> None:
         with self._lock:
@@ -157,8 +183,23 @@ class EventHub:
             elif kind not in _NOT_IN_HISTORY:
                 self._history.append(data)
 
+    def _stale(self, data: str, kind: str) -> bool:
+        """A reply or escalation of a visit that already closed: show it to nobody, remember nothing.
+
+        Judged by the closed sessions' ids, not by the open one: a new visit's first reply may
+        arrive before its ``started`` event (they travel on different topics).
+        """
+        if kind not in ("reply", "escalation", "escalation_update"):
+            return False
+        session_id = json.loads(data).get("session_id") or ""
+        with self._lock:
+            return bool(session_id) and session_id in self._ended
+
     def _deliver(self, data: str, kind: str) -> None:
         """Runs on the loop: remember, then put on each client's queue (history and fan-out agree)."""
+        if self._stale(data, kind):
+            _LOG.info("not showing a %s of a closed visit", kind)
+            return
         self._remember(data, kind)
         with self._lock:
             subs = list(self._subs)

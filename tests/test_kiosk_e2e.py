@@ -139,3 +139,17 @@ def test_every_node_reports_diagnostics_with_a_hierarchical_name(kiosk):
         assert status["values"]["lifecycle_state"] == "active"
     tts = recorder.diagnostics[f"/{NAMESPACE}/speech/tts"]
     assert "espeak" in tts["message"].lower() or "piper" in tts["message"].lower()
+
+
+def test_the_page_gets_the_dialogues_catalog_and_no_microphone_button(kiosk):
+    kiosk, recorder, page = kiosk
+    catalog = httpx.get(f"{kiosk.url}/api/catalog", timeout=10).json()
+    assert len(catalog["procedures"]) >= 30 and catalog["categories"][0]["icon"].endswith(".svg")
+    hits = httpx.get(f"{kiosk.url}/api/search", params={"q": "so do"}, timeout=10).json()["results"]
+    assert hits[0]["procedure_id"] == "cap_gcn_quyen_su_dung_dat_lan_dau"
+    # the microphone node here is the simulated one (WAV folder): the page hides its push-to-talk button
+    recorder.wait_for(lambda: {"kind": "state", "name": "microphone_available", "value": False}
+                      in page.of_kind("state"), 15, "the microphone state on the page")
+    response = httpx.post(f"{kiosk.url}/api/session", json={"action": "end"}, timeout=10)
+    assert response.status_code == 202
+    recorder.wait_for(lambda: page.of_kind("clear"), 15, "the page told to clear the closed visit")

@@ -5,7 +5,8 @@ N remembered events (states last), then live events: the JSON of ``kiosk_protoco
 for protocol messages, ``{"kind": "state"|"status"|"clear", ...}`` otherwise. Answers to the
 page's own frames: ``{"kind": "ack", "input_id", "client_ref"}`` or ``{"kind": "error", "message"}``.
 
-Page → server: ``{"kind": "user_input", "text": ..., "session_id"?: ..., "client_ref"?: ...}``.
+Page → server: ``{"kind": "user_input", "action"?: "text"|"select_procedure"|"repeat"|"lookup_address",
+"text"?: ..., "procedure_id"?: ..., "session_id"?: ..., "client_ref"?: ...}`` (``action`` defaults to text).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 
 from kiosk_protocol import UserInput
 from kiosk_ui.hub import EventHub, Subscription
-from kiosk_ui.routes.models import AskRequest, deliver_input, session_for
+from kiosk_ui.routes.models import InputRequest, deliver_input, session_for, unknown_procedure
 
 __all__ = ["router"]
 
@@ -84,11 +85,14 @@ def _handle_frame(websocket: WebSocket, raw: str) -> dict[str, object]:
         return _error("Dữ liệu không hợp lệ. / expected {'kind': 'user_input', 'text': ...}.", None)
     client_ref = frame.get("client_ref")
     try:
-        body = AskRequest.model_validate(frame)
+        body = InputRequest.model_validate(frame)
     except ValidationError as exc:
         msg = str(exc.errors()[0].get("msg", "")).removeprefix("Value error, ")
         return _error(msg, client_ref)
-    msg = UserInput(text=body.text, session_id=session_for(websocket, body.session_id))
+    if body.action == "select_procedure" and (error := unknown_procedure(websocket, body.procedure_id)):
+        return _error(error, client_ref)
+    msg = UserInput(action=body.action, text=body.text, procedure_id=body.procedure_id,
+                    session_id=session_for(websocket, body.session_id))
     try:
         deliver_input(websocket, msg)
     except RuntimeError as exc:

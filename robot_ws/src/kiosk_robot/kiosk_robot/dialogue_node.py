@@ -7,6 +7,7 @@ import time
 from std_msgs.msg import String
 
 from dialogue import DialogueEngine, DialogueUnavailable
+from dialogue.catalog import build_catalog
 from dialogue.manager import EngineOptions, EngineReply
 from dialogue.visits import VisitTracker
 from kiosk_protocol import Escalation, Reply, SessionEvent, Transcript, UserInput, VisitorEvent, encode
@@ -67,6 +68,9 @@ class DialogueNode(KioskLifecycleNode):
         self._reply_pub = self.create_publisher(String, "dialogue/reply", RELIABLE_QOS)
         self._escalation_pub = self.create_publisher(String, "dialogue/escalation", RELIABLE_QOS)
         self._session_pub = self.create_publisher(String, "dialogue/session", LATCHED_QOS)
+        self._catalog_pub = self.create_publisher(String, "dialogue/catalog", LATCHED_QOS)
+        self._catalog_version = ""
+        self._publish_catalog()
         self._subs = [
             self.create_subscription(String, "speech/transcript", self._on_transcript, RELIABLE_QOS),
             self.create_subscription(String, "ui/input", self._on_input, RELIABLE_QOS),
@@ -85,6 +89,7 @@ class DialogueNode(KioskLifecycleNode):
         self.destroy_publisher(self._reply_pub)
         self.destroy_publisher(self._escalation_pub)
         self.destroy_publisher(self._session_pub)
+        self.destroy_publisher(self._catalog_pub)
 
     def cleanup_core(self) -> None:
         self._engine = None
@@ -93,6 +98,16 @@ class DialogueNode(KioskLifecycleNode):
         if not self._engine.reload():
             self.set_status(WARN, "knowledge base or model has an error; keeping the last good one "
                             "(run: python -m dialogue validate)")
+            return
+        self._publish_catalog()
+
+    def _publish_catalog(self) -> None:
+        """The touchscreen's catalog (latched), again whenever the KB or the center facts change."""
+        catalog = build_catalog(self._engine.kb, self._engine.center)
+        if catalog.version != self._catalog_version:
+            self._catalog_version = catalog.version
+            self._catalog_pub.publish(String(data=encode(catalog)))
+            self.update_values(catalog=catalog.version, catalog_procedures=len(catalog.procedures))
 
     def _publish_sessions(self, events: list[SessionEvent]) -> None:
         for event in events:
@@ -122,6 +137,9 @@ class DialogueNode(KioskLifecycleNode):
                        "", "screen", user_input.input_id, None)
         elif user_input.action == "repeat":
             self._turn(lambda sid: self._engine.repeat(session_id=sid), "", "screen", user_input.input_id, None)
+        elif user_input.action == "lookup_address":
+            self._turn(lambda sid: self._engine.lookup_address(user_input.text, session_id=sid),
+                       user_input.text, "screen", user_input.input_id, None)
         else:
             self._turn(lambda sid: self._engine.respond(user_input.text, session_id=sid, source="screen"),
                        user_input.text, "screen", user_input.input_id, None)

@@ -64,9 +64,13 @@ class TopicRecorder:
         latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
         for topic in ("audio/utterance", "speech/transcript", "dialogue/reply", "dialogue/escalation",
-                      "speech/spoken"):
+                      "speech/spoken", "ui/rating", "ui/input"):
             self.node.create_subscription(String, topic, self._recorder(topic, json.loads), reliable)
+        self.node.create_subscription(String, "dialogue/session", self._recorder("dialogue/session", json.loads),
+                                      QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE,
+                                                 durability=DurabilityPolicy.TRANSIENT_LOCAL))
         self.node.create_subscription(Bool, "audio/speaking", self._recorder("audio/speaking", bool), reliable)
+        self.node.create_subscription(Bool, "ui/push_to_talk", self._recorder("ui/push_to_talk", bool), reliable)
         self.node.create_subscription(
             Bool, "speech/robot_speaking", self._recorder("speech/robot_speaking", bool), latched
         )

@@ -53,6 +53,8 @@ class MicrophoneNode(KioskLifecycleNode):
         self._thread: threading.Thread | None = None
         self._running = threading.Event()
         self._robot_speaking = False
+        self._push_to_talk = False  # the page's microphone button is held: listen even while the kiosk talks
+        self._flush_requested = False  # ... and released: end the utterance now
         self._utterances = 0
 
     def configure_core(self) -> None:
@@ -80,6 +82,7 @@ class MicrophoneNode(KioskLifecycleNode):
         self._utterance_pub = self.create_publisher(String, "audio/utterance", RELIABLE_QOS)
         self._speaking_pub = self.create_publisher(Bool, "audio/speaking", RELIABLE_QOS)
         self._robot_sub = self.create_subscription(Bool, "speech/robot_speaking", self._on_robot, LATCHED_QOS)
+        self._ptt_sub = self.create_subscription(Bool, "ui/push_to_talk", self._on_push_to_talk, RELIABLE_QOS)
         self._running.set()
         self._thread = threading.Thread(target=self._capture_loop, name="capture", daemon=True)
         self._thread.start()
@@ -90,6 +93,7 @@ class MicrophoneNode(KioskLifecycleNode):
             self._thread.join(timeout=3.0)
         self._device.close()
         self.destroy_subscription(self._robot_sub)
+        self.destroy_subscription(self._ptt_sub)
         self.destroy_publisher(self._utterance_pub)
         self.destroy_publisher(self._speaking_pub)
 
@@ -97,6 +101,11 @@ class MicrophoneNode(KioskLifecycleNode):
         if msg.data and not self._robot_speaking and self.cfg["mute_while_robot_speaking"]:
             self._segmenter.reset()
         self._robot_speaking = bool(msg.data)
+
+    def _on_push_to_talk(self, msg: Bool) -> None:
+        if self._push_to_talk and not msg.data:
+            self._flush_requested = True
+        self._push_to_talk = bool(msg.data)
 
     # ---- capture thread -------------------------------------------------------------------------
     def _capture_loop(self) -> None:
@@ -135,10 +144,14 @@ class MicrophoneNode(KioskLifecycleNode):
                     return
                 # the block ends "now": stream time → wall time for the events it completes
                 offset_s = time.time() - (self._segmenter.received_s + len(block) / SAMPLE_RATE_HZ)
-                if self._robot_speaking and self.cfg["mute_while_robot_speaking"]:
+                if self._robot_speaking and self.cfg["mute_while_robot_speaking"] and not self._push_to_talk:
                     continue
                 for event in self._segmenter.feed(block):
                     self._publish(event, offset_s)
+                if self._flush_requested:  # the push-to-talk button was released
+                    self._flush_requested = False
+                    for event in self._segmenter.flush():
+                        self._publish(event, offset_s)
                 self._report_wav_errors()
                 idle = not self._segmenter.in_speech and not self._wav.current
                 if deadline is not None and idle and time.monotonic() > deadline:
