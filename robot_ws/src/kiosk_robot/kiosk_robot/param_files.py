@@ -27,7 +27,7 @@ import yaml
 from .params import CONFIG_ERROR_EXIT, value_text
 from .registry import NodeInfo, declared_names, node_infos
 
-__all__ = ["Entry", "Problem", "check_files", "main", "parse_params_file"]
+__all__ = ["Entry", "Problem", "check_files", "effective_values", "main", "parse_params_file"]
 
 _TRUE = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y"}
 _FALSE = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N"}
@@ -284,6 +284,20 @@ def check_files(files: Sequence[Path], nodes: dict[str, NodeInfo], namespace: st
                                         name, ",".join(constraint.names), f"{name}: {problem}",
                                         "change one of the values so the rule holds"))
     return problems
+
+
+def effective_values(files: Sequence[Path], nodes: dict[str, NodeInfo], namespace: str = "kiosk") -> dict[str, dict]:
+    """Node → parameter → the value it will run with (defaults, then the files in order; values of
+    the wrong type are skipped, as rcl keeps the earlier one)."""
+    values = {name: {p.name: p.default for p in info.params} for name, info in nodes.items()}
+    for path in files:
+        for entry in parse_params_file(Path(path))[0]:
+            for name, info in nodes.items():
+                param = info.param(entry.name)
+                if param is not None and matches(entry.section, _fqn(namespace, name)) \
+                        and not (param.problem(entry.value) or "").startswith("expects"):
+                    values[name][entry.name] = entry.value
+    return values
 
 
 def main(argv: list[str] | None = None) -> int:
