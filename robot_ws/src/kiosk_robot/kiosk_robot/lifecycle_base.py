@@ -28,7 +28,7 @@ from typing import Any
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import InvalidParameterTypeException
 from rclpy.executors import ExternalShutdownException
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
@@ -126,8 +126,7 @@ class KioskLifecycleNode(LifecycleNode):
     # ---- parameters ---------------------------------------------------------------------------
     def _declare(self, param: Param) -> None:
         """Declare one parameter; a value of the wrong type is kept as a problem for configure."""
-        text = f"{param.description} [{param.unit}]" if param.unit else param.description
-        descriptor = ParameterDescriptor(description=text)
+        descriptor = param.descriptor
         try:
             self.declare_parameter(param.name, param.default, descriptor)
         except InvalidParameterTypeException:

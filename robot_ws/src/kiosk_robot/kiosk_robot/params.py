@@ -108,6 +108,13 @@ class Param:
     check: Callable[[Any], str | None] | None = None  # returns an error message or None
 
     @property
+    def descriptor(self):
+        """The rcl_interfaces ParameterDescriptor (imported here: this module needs no ROS)."""
+        from rcl_interfaces.msg import ParameterDescriptor
+
+        return ParameterDescriptor(description=f"{self.description} [{self.unit}]" if self.unit else self.description)
+
+    @property
     def ros_type(self) -> str:
         return ros_type_name(self.default)
 
