@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -80,5 +81,20 @@ def test_unparsable_file_holds_the_node_until_the_file_changes(tmp_path, recorde
         recorder.wait_for(lambda: (s := recorder.diagnostics.get(f"/{namespace}/speech/microphone"))
                           and s["values"].get("lifecycle_state") == "active", 60, "microphone active after the fix")
         assert len(kiosk.pids("microphone")) == 2
+    finally:
+        assert kiosk.stop() == 0, kiosk.log_tail()
+
+
+def test_the_sim_profile_adds_its_parameter_file(tmp_path, recorder_factory):
+    namespace = "param_sim"
+    kiosk = Kiosk(tmp_path, namespace, nodes="microphone", extra_args=["--profile", "sim"])
+    recorder = recorder_factory(namespace)
+    try:
+        recorder.wait_for(lambda: (s := recorder.diagnostics.get(f"/{namespace}/speech/microphone"))
+                          and s["values"].get("lifecycle_state") == "active", 60, "microphone active")
+        cmdline = (Path("/proc") / str(kiosk.pids("microphone")[0]) / "cmdline").read_bytes().split(b"\0")
+        files = [arg.decode() for i, arg in enumerate(cmdline) if i and cmdline[i - 1] == b"--params-file"]
+        # the node's own file, then the profile's, then the caller's (which wins)
+        assert [Path(f).name for f in files] == ["kiosk.yaml", "sim.yaml", "test_params.yaml"]
     finally:
         assert kiosk.stop() == 0, kiosk.log_tail()

@@ -160,6 +160,7 @@ def test_every_numeric_parameter_with_a_unit_has_a_rule(info):
     """A period, count or size without a rule would let 0 or a negative value through."""
     for param in info.params:
         numeric = isinstance(param.default, int | float) and not isinstance(param.default, bool)
-        if numeric and param.unit in ("s", "ms", "files", "threads", "turns", "x", "words/min", "probability"):
+        if numeric and param.unit in ("s", "ms", "files", "threads", "turns", "x", "words/min", "probability",
+                                      "m", "m/s", "rad", "rad/s", "deg", "Hz", "px", "fps"):
             exempt = param.name in ("pad_window_s",)  # <= 0 means Whisper's 30 s window
             assert param.check is not None or exempt, f"{info.name}.{param.name} has no rule"

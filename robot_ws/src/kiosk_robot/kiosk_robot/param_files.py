@@ -301,20 +301,17 @@ def effective_values(files: Sequence[Path], nodes: dict[str, NodeInfo], namespac
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .bringup import ALL_NODES, PROFILES, profile_nodes
+    from .bringup import ALL_NODES
 
     parser = argparse.ArgumentParser(prog="kiosk_check_params", description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path,
                         help="parameter files in the order they are applied (default: config/kiosk.yaml)")
     parser.add_argument("--namespace", default="kiosk", help="the kiosk's namespace (default kiosk)")
-    parser.add_argument("--profile", default="", choices=("", *PROFILES),
-                        help="check only the nodes this profile starts (default: every node)")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root (for the default file)")
     parser.add_argument("--json", action="store_true", help="print the problems as JSON")
     args = parser.parse_args(argv)
     files = args.files or [args.root / "config" / "kiosk.yaml"]
-    specs = profile_nodes(args.profile) if args.profile else ALL_NODES
-    problems = check_files(files, node_infos(specs), args.namespace, repo_root=args.root)
+    problems = check_files(files, node_infos(ALL_NODES), args.namespace, repo_root=args.root)
     errors = [p for p in problems if p.level == "error"]
     if args.json:
         print(json.dumps({"files": [str(f) for f in files], "ok": not errors,
@@ -322,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for problem in problems:
             print(problem.text(), file=sys.stderr)
-        print(f"[kiosk_check_params] {len(files)} file(s), {len(specs)} node(s): {len(errors)} error(s), "
+        print(f"[kiosk_check_params] {len(files)} file(s), {len(ALL_NODES)} node(s): {len(errors)} error(s), "
               f"{len(problems) - len(errors)} warning(s)", file=sys.stderr)
     return CONFIG_ERROR_EXIT if errors else 0
 
