@@ -15,7 +15,7 @@ class ZenohOptions:
     mode: str = "peer"  # peer | client
     connect: tuple[str, ...] = ()
     listen: tuple[str, ...] = ()
-    multicast_scouting: bool = False
+    multicast_scouting: bool = False  # also gossip scouting and listening on every interface
     config_path: str = ""
 
 
@@ -29,9 +29,13 @@ def open_session(options: ZenohOptions):
 
     config = zenoh.Config.from_file(str(Path(options.config_path))) if options.config_path else zenoh.Config()
     config.insert_json5("mode", json.dumps(options.mode))
+    # without scouting the session talks only to the endpoints given: no multicast, no gossip
+    # (peers would otherwise learn and dial each other's addresses), and a peer listens only where
+    # told (Zenoh's default for a peer is every interface)
     config.insert_json5("scouting/multicast/enabled", json.dumps(options.multicast_scouting))
+    config.insert_json5("scouting/gossip/enabled", json.dumps(options.multicast_scouting))
     if options.connect:
         config.insert_json5("connect/endpoints", json.dumps(list(options.connect)))
-    if options.listen:
+    if options.listen or not options.multicast_scouting:
         config.insert_json5("listen/endpoints", json.dumps(list(options.listen)))
     return zenoh.open(config)

@@ -40,9 +40,10 @@ class FleetBridgeNode(KioskLifecycleNode):
         Param("center", "", "this center's id, e.g. phuong-ba-dinh"),
         Param("zenoh.mode", "peer", "Zenoh session mode", check=one_of("peer", "client")),
         Param("zenoh.connect", "", "endpoints to connect to, comma-separated (e.g. the province router "
-              "tcp/10.0.0.1:7447)"),
+              "tcp/province-router:7447)"),
         Param("zenoh.listen", "", "endpoints to listen on, comma-separated (empty: none)"),
-        Param("zenoh.multicast_scouting", False, "find peers by UDP multicast (off: only the endpoints above)"),
+        Param("zenoh.multicast_scouting", False,
+              "find peers by UDP multicast and gossip (off: only the endpoints above)"),
         Param("zenoh.config_path", "", "Zenoh JSON5 config (TLS, credentials), kept outside the repository"),
         Param("health_period_s", 5.0, "put every kiosk's health this often (and at once on a change)", "s",
               positive),
