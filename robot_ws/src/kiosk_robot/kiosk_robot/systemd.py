@@ -1,7 +1,8 @@
 """kiosk_systemd: write the systemd unit that runs the kiosk on boot, and its log settings.
 
-Writes into ``--out``: ``kiosk-robot.service`` (starts ``kiosk_bringup`` after the parameter
-check, restarts it on failure but not on a configuration error (exit 78), stops it with SIGINT
+Writes into ``--out``: ``kiosk-robot.service`` (starts ``kiosk_bringup``, which checks the
+parameter files first; restarts it on failure but not on a configuration error (exit 78: an
+``ExecStartPre`` check would be restarted by ``Restart=on-failure``), stops it with SIGINT
 so every node shuts down cleanly, hardening), ``journald-kiosk-robot.conf`` (log rotation and
 retention: the journal is where the nodes' logs go) and ``install.sh`` (copies both, reloads
 systemd, enables the unit). Secrets and site values stay in ``/etc/kiosk-robot/``, outside the
@@ -39,8 +40,8 @@ Environment=PYTHONUNBUFFERED=1
 Environment=ROS_LOG_DIR={root}/var/log/ros
 # site values and secrets, outside the repository (optional file: "-")
 EnvironmentFile=-{etc}/kiosk.env
-ExecStartPre={venv}/bin/kiosk_check_params --root {root} --namespace {namespace} {params_files}
 ExecStart={venv}/bin/kiosk_bringup --root {root} --namespace {namespace} --profile {profile}{params_args}
+# the bringup checks the parameter files first and exits 78 on an error, starting nothing
 # Ctrl-C semantics: the bringup stops every node (SIGINT, then SIGTERM, then SIGKILL)
 KillSignal=SIGINT
 TimeoutStopSec=40
@@ -105,7 +106,6 @@ def render(root: Path, user: str = "kiosk", namespace: str = "kiosk", profile: s
     files = site_files if site_files is not None else (etc / "site.yaml",)
     values = dict(root=root, user=user, namespace=namespace, profile=profile, domain_id=domain_id,
                   discovery=discovery, etc=etc, venv=root / ".venv", config_exit=CONFIG_ERROR_EXIT,
-                  params_files=" ".join([str(root / "config" / "kiosk.yaml"), *map(str, files)]),
                   params_args="".join(f" --params-file {f}" for f in files))
     return {
         "kiosk-robot.service": UNIT.format(**values),
