@@ -291,6 +291,10 @@ def run_node(node_class: type[KioskLifecycleNode], args: list[str] | None = None
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        if rclpy.ok():
+            raise
+        # SIGTERM/SIGINT shut the context down while a callback was publishing: a clean stop
     finally:
         try:  # a second Ctrl-C during cleanup must not leave a traceback behind
             if node._state_label in ("active", "inactive"):
