@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from tqdm import tqdm
 
 from kiosk_protocol.text import nfc
 from speech.resample import resample_float
@@ -160,7 +161,9 @@ def generate(opts: AsrDataOptions) -> dict:
     if opts.limit is not None:
         pairs = pairs[: opts.limit]
     clips = []
-    for j, (intent, text, (voice, speed, snr_db)) in enumerate(pairs):
+    # progress bars on a terminal, silent when the output is not one (CI, logs)
+    for j, (intent, text, (voice, speed, snr_db)) in enumerate(tqdm(pairs, desc="speaking", unit="clip",
+                                                                     disable=None)):
         audio = speak(text, speed, voice)
         if snr_db is not None:
             audio = add_noise(audio, snr_db, opts.seed * 100003 + j)
@@ -169,11 +172,9 @@ def generate(opts: AsrDataOptions) -> dict:
     asr = recognizer(opts.model_path, opts.beam_size, opts.cpu_threads)
     t1 = time.perf_counter()
     outputs: list[tuple[str, bool]] = []
-    for i, clip in enumerate(clips, 1):
+    for clip in tqdm(clips, desc="recognizing", unit="clip", disable=None):
         result = asr.transcribe(clip.samples)
         outputs.append((result.text, result.accepted))
-        if i % 50 == 0:
-            log.info("transcribed %d/%d clips (%.0f s)", i, len(clips), time.perf_counter() - t1)
     t_asr = time.perf_counter() - t1
     items = []
     dropped = 0

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from tqdm import tqdm
 
 from dialogue.augment import augment
 from dialogue.model import META_FILE, MODEL_FILE, OUT_OF_SCOPE, prepare_text
@@ -336,7 +337,10 @@ def train(
     """
     opts = options or TrainOptions()
     t0 = time.perf_counter()
+    # progress on a terminal (silent when the output is not one: CI, logs): the five steps below
+    bar = tqdm(total=5, desc="training the dialogue model", unit="step", disable=None, leave=False)
     sources, counts = load_training_sources(Path(kb_dir), strict=strict)
+    bar.update()
     labels_all = sorted({s.label for s in sources})
 
     # 1) calibration model on a group split, threshold chosen on the held-out part
@@ -348,6 +352,7 @@ def train(
     held_src = [s for s in sources if s.group in held_groups]
     fit_x, fit_y = build_dataset(fit_src, seed, opts)
     cal_pipe = _fit(fit_x, fit_y, opts)
+    bar.update()
     # Calibrate on lightly varied held-out text (the sentence, without diacritics, a few variants):
     # the full augmentation is harsher than real questions and would push the threshold to 0.
     held_opts = TrainOptions(**{**vars(opts), "variants_per_example": opts.calibration_variants})
@@ -365,12 +370,14 @@ def train(
         asr_x = [prepare_text(s.text) for s in held_asr]
         calib_voice = _calibrate(cal_pipe.predict_proba(asr_x), cal_classes, [s.label for s in held_asr],  # type: ignore[attr-defined]
                                  n_oos / max(1, len(held_asr) - n_oos))
+    bar.update()
     if not quiet:
         log.info("calibration: typed %s, recognized speech %s", calib, calib_voice)
 
     # 2) final model on everything
     x, y = build_dataset(sources, seed, opts)
     pipe = _fit(x, y, opts)
+    bar.update()
     classes = [str(c) for c in pipe.classes_]  # type: ignore[attr-defined]
     onnx_bytes = _to_onnx(pipe)
     data_hash = _data_hash(sources, seed, opts)
@@ -393,6 +400,8 @@ def train(
         Path(out_dir),
         {MODEL_FILE: onnx_bytes, META_FILE: json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8")},
     )
+    bar.update()
+    bar.close()
     report = {
         **{k: meta[k] for k in ("oos_threshold", "oos_threshold_speech", "training_data_sha256", "model_sha256",
                                 "n_sources")},

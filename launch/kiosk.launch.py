@@ -1,18 +1,19 @@
-"""Launch the whole kiosk with `ros2 launch kiosk_robot kiosk.launch.py` on a ROS 2 install.
+"""Launch the kiosk with `ros2 launch kiosk_robot kiosk.launch.py` on a ROS 2 install.
 
 Arguments: namespace, params_file, log_level, respawn, kiosk_root (folder that relative paths in
-the parameter file resolve against: models/, dialogue/kb/, var/). Every node is a lifecycle
-node that configures and activates itself (parameter `autostart`). The pip-installed setup,
-which has no `ros2 launch`, starts the same nodes with the same files through
-`kiosk_bringup` (scripts/run_kiosk.sh); tests/test_launch.py keeps the two in step.
+the parameter file resolve against: models/, dialogue/kb/, var/), profile (which use: kiosk,
+speech, perception, sim, center; speech.launch.py, perception.launch.py, sim.launch.py and
+center.launch.py are this file with that profile). Every node is a lifecycle node that
+configures and activates itself (parameter `autostart`). The pip-installed setup, which has no
+`ros2 launch`, starts the same nodes with the same files through `kiosk_bringup --profile P`
+(scripts/run_kiosk.sh); tests/test_launch.py keeps the two in step.
 """
 
 import os
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
-from launch.conditions import IfCondition
-from launch.substitutions import LaunchConfiguration, PythonExpression
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 try:
@@ -30,13 +31,55 @@ KIOSK_NODES = [
     ("tts", "tts_node", ["config/kiosk.yaml"]),
     ("ui", "ui_node", ["config/kiosk.yaml"]),
 ]
+# (node name, executable, parameter files) run once per center, not per kiosk
+CENTER_NODES = [
+    ("fleet_bridge", "fleet_bridge_node", ["config/kiosk.yaml"]),
+]
+# Which nodes each use starts ("KIOSK_NODES": all of them) and the parameter files it adds after
+# the nodes' own. A new node joins a use by adding its name to that use's list.
+PROFILES = {
+    "kiosk": {"nodes": "KIOSK_NODES", "params_files": []},
+    "speech": {"nodes": ["microphone", "asr", "dialogue", "tts"], "params_files": []},
+    "perception": {"nodes": [], "params_files": []},  # + camera, engagement (issue 9)
+    "sim": {"nodes": "KIOSK_NODES", "params_files": ["config/sim.yaml"]},
+    "center": {"nodes": "CENTER_NODES", "params_files": []},
+}
+
+
+def profile_nodes(profile: str) -> list:
+    if profile not in PROFILES:
+        raise RuntimeError(f"unknown profile '{profile}'; known: {', '.join(PROFILES)}")
+    names = PROFILES[profile]["nodes"]
+    if names in ("KIOSK_NODES", "CENTER_NODES"):
+        return KIOSK_NODES if names == "KIOSK_NODES" else CENTER_NODES
+    return [n for n in KIOSK_NODES + CENTER_NODES if n[0] in names]
+
+
+def _nodes(context, *args, **kwargs) -> list:
+    """The profile's nodes, each with the main parameter file, then the profile's own files."""
+    profile = LaunchConfiguration("profile").perform(context)
+    params = [LaunchConfiguration("params_file").perform(context)]
+    params += [os.path.join(SHARE, f) for f in PROFILES.get(profile, {}).get("params_files", [])]
+    respawn = LaunchConfiguration("respawn").perform(context) == "true"
+    use_ui = LaunchConfiguration("use_ui").perform(context) == "true"
+    return [
+        Node(
+            package="kiosk_robot",
+            executable=executable,
+            name=name,
+            namespace=LaunchConfiguration("namespace"),
+            parameters=params,
+            arguments=["--ros-args", "--log-level", LaunchConfiguration("log_level")],
+            respawn=respawn,
+            respawn_delay=2.0,
+            output="screen",
+        )
+        for name, executable, _files in profile_nodes(profile)
+        if use_ui or name != "ui"
+    ]
 
 
 def generate_launch_description() -> LaunchDescription:
-    namespace = LaunchConfiguration("namespace")
-    params_file = LaunchConfiguration("params_file")
-    log_level = LaunchConfiguration("log_level")
-    respawn = LaunchConfiguration("respawn")
     arguments = [
         DeclareLaunchArgument("namespace", default_value="kiosk", description="ROS namespace of this kiosk"),
         DeclareLaunchArgument(
@@ -50,22 +93,9 @@ def generate_launch_description() -> LaunchDescription:
             "kiosk_root", default_value=os.getcwd(), description="folder with models/, dialogue/kb/, var/"
         ),
         DeclareLaunchArgument("use_ui", default_value="true", description="serve the kiosk page"),
-    ]
-    nodes = [
-        Node(
-            package="kiosk_robot",
-            executable=executable,
-            name=name,
-            namespace=namespace,
-            parameters=[params_file],
-            arguments=["--ros-args", "--log-level", log_level],
-            respawn=PythonExpression(["'", respawn, "' == 'true'"]),
-            respawn_delay=2.0,
-            output="screen",
-            condition=IfCondition(LaunchConfiguration("use_ui")) if name == "ui" else None,
-        )
-        for name, executable, _files in KIOSK_NODES
+        DeclareLaunchArgument("profile", default_value="kiosk", description="which use: " + ", ".join(PROFILES)),
     ]
     return LaunchDescription(
-        [*arguments, SetEnvironmentVariable("KIOSK_ROOT", LaunchConfiguration("kiosk_root")), *nodes]
+        [*arguments, SetEnvironmentVariable("KIOSK_ROOT", LaunchConfiguration("kiosk_root")),
+         OpaqueFunction(function=_nodes)]
     )

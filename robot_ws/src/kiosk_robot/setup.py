@@ -3,7 +3,16 @@ from glob import glob
 from setuptools import find_packages, setup
 
 PACKAGE = "kiosk_robot"
-NODES = ("microphone", "asr", "dialogue", "tts", "ui")
+NODES = ("microphone", "asr", "dialogue", "tts", "ui", "fleet_bridge")
+# technicians' commands: name → module:function
+TOOLS = {
+    "kiosk_bringup": "bringup:main",
+    "kiosk_check_params": "param_files:main",
+    "kiosk_params_doc": "params_doc:main",
+    "kiosk_doctor": "doctor:main",
+    "kiosk_systemd": "systemd:main",
+    "kiosk_province_view": "fleet_view:main",
+}
 
 setup(
     name=PACKAGE,
@@ -23,7 +32,7 @@ setup(
     entry_points={
         "console_scripts": [
             *(f"{node}_node = {PACKAGE}.{node}_node:main" for node in NODES),
-            f"kiosk_bringup = {PACKAGE}.bringup:main",
+            *(f"{name} = {PACKAGE}.{target}" for name, target in TOOLS.items()),
         ],
     },
 )

@@ -12,13 +12,21 @@ from .lifecycle_base import (
     RELIABLE_QOS,
     WARN,
     ConfigureError,
+    Constraint,
     KioskLifecycleNode,
     Param,
     Worker,
+    at_most,
+    between,
+    not_empty,
+    one_of,
     positive,
     resolve_path,
     run_node,
 )
+
+COMPUTE_TYPES = ("default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16",
+                 "bfloat16", "float32")
 
 
 class AsrNode(KioskLifecycleNode):
@@ -26,18 +34,24 @@ class AsrNode(KioskLifecycleNode):
     PARAMS = (
         Param("model_path", "models/whisper-base",
               "CTranslate2 Whisper model folder (e.g. a converted PhoWhisper for better Vietnamese)"),
-        Param("language", "vi", "forced recognition language"),
-        Param("compute_type", "int8", "CTranslate2 compute type"),
+        Param("language", "vi", "forced recognition language (a Whisper language code)", check=not_empty),
+        Param("compute_type", "int8", "CTranslate2 compute type",
+              check=one_of(*COMPUTE_TYPES)),
         Param("cpu_threads", 2, "CPU threads for the recognizer", "threads", positive),
         Param("beam_size", 5, "beam search width (temperature is always 0)", "", positive),
         Param("num_hypotheses", 5, "N-best transcripts handed to the dialogue (<= beam_size)", "", positive),
         Param("pad_window_s", 3.0, "encoder window = utterance + this silence; <= 0 uses Whisper's 30 s", "s"),
-        Param("min_avg_logprob", -1.6, "reject transcripts with a lower average token log-probability"),
-        Param("max_no_speech_prob", 0.6, "reject when Whisper's no-speech probability is higher (30 s window)"),
-        Param("max_compression_ratio", 2.4, "reject repetition loops above this zlib ratio"),
+        Param("min_avg_logprob", -1.6, "reject transcripts with a lower average token log-probability",
+              "log-probability", at_most(0.0)),
+        Param("max_no_speech_prob", 0.6, "reject when Whisper's no-speech probability is higher (30 s window)",
+              "probability", between(0.0, 1.0)),
+        Param("max_compression_ratio", 2.4, "reject repetition loops above this zlib ratio", "ratio", positive),
         Param("initial_prompt", "", "decoder prompt; measure before use: it can inject its own words"),
-        Param("slow_rtf_warn", 0.5, "diagnostics WARN when the real-time factor is above this"),
+        Param("slow_rtf_warn", 0.5, "diagnostics WARN when the real-time factor is above this", "RTF", positive),
     )
+
+    CONSTRAINTS = (Constraint("num_hypotheses must be <= beam_size", ("num_hypotheses", "beam_size"),
+                              lambda n, beam: n <= beam),)
 
     def __init__(self) -> None:
         super().__init__("asr")

@@ -1,8 +1,13 @@
-"""kiosk_bringup: start the kiosk's nodes as processes, like launch/kiosk.launch.py does.
+"""kiosk_bringup: start the kiosk's nodes as processes, like the launch files in launch/ do.
 
 The pip-installed ROS 2 has no ``ros2 launch``; this supervisor starts the same executables with
 the same parameter files, namespace and log level, restarts a node that dies (with a growing
 delay), and on Ctrl-C / SIGTERM stops every node cleanly (SIGINT, then SIGTERM, then SIGKILL).
+
+Before it starts anything it checks the parameter files (``kiosk_check_params``): on an error it
+starts nothing and exits with 78 (EX_CONFIG). A node that exits with 78 (a parameter file rcl
+cannot parse) is not restarted until one of its parameter files changes. ``--profile`` picks the
+nodes of one use (kiosk, speech, perception, sim, center), like the launch file of that name.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["KIOSK_NODES", "NodeSpec", "Supervisor", "main"]
+__all__ = ["ALL_NODES", "CENTER_NODES", "KIOSK_NODES", "PROFILES", "NodeSpec", "Supervisor", "main", "profile_nodes"]
+
+CONFIG_ERROR_EXIT = 78  # kiosk_robot.params.CONFIG_ERROR_EXIT (not imported: the bringup stays light)
 
 log = logging.getLogger("kiosk_bringup")
 
@@ -33,7 +40,9 @@ class NodeSpec:
     params_files: tuple[str, ...]
 
 
-# Keep in step with KIOSK_NODES in launch/kiosk.launch.py (tests/test_launch.py checks it).
+# Keep in step with KIOSK_NODES, CENTER_NODES and PROFILES in launch/kiosk.launch.py
+# (tests/test_launch.py checks it). KIOSK_NODES run once per kiosk (its namespace);
+# CENTER_NODES once per center.
 KIOSK_NODES: tuple[NodeSpec, ...] = (
     NodeSpec("microphone", "microphone_node", ("config/kiosk.yaml",)),
     NodeSpec("asr", "asr_node", ("config/kiosk.yaml",)),
@@ -41,6 +50,30 @@ KIOSK_NODES: tuple[NodeSpec, ...] = (
     NodeSpec("tts", "tts_node", ("config/kiosk.yaml",)),
     NodeSpec("ui", "ui_node", ("config/kiosk.yaml",)),
 )
+CENTER_NODES: tuple[NodeSpec, ...] = (
+    NodeSpec("fleet_bridge", "fleet_bridge_node", ("config/kiosk.yaml",)),
+)
+ALL_NODES = KIOSK_NODES + CENTER_NODES
+
+# Which nodes each use starts ("kiosk": every node in KIOSK_NODES) and the parameter files it
+# adds after the nodes' own. A new node joins a use by adding its name to that use's list.
+PROFILES: dict[str, dict] = {
+    "kiosk": {"nodes": "KIOSK_NODES", "params_files": []},
+    "speech": {"nodes": ["microphone", "asr", "dialogue", "tts"], "params_files": []},
+    "perception": {"nodes": [], "params_files": []},  # + camera, engagement (issue 9)
+    "sim": {"nodes": "KIOSK_NODES", "params_files": ["config/sim.yaml"]},
+    "center": {"nodes": "CENTER_NODES", "params_files": []},
+}
+
+
+def profile_nodes(profile: str) -> tuple[NodeSpec, ...]:
+    """The nodes a profile starts, in KIOSK_NODES / CENTER_NODES order."""
+    names = PROFILES[profile]["nodes"]
+    if names == "KIOSK_NODES":
+        return KIOSK_NODES
+    if names == "CENTER_NODES":
+        return CENTER_NODES
+    return tuple(s for s in ALL_NODES if s.name in names)
 
 
 @dataclass
@@ -50,6 +83,7 @@ class _Running:
     restarts: int = 0
     next_start_s: float = 0.0
     started_s: float = field(default_factory=time.monotonic)
+    held_on: tuple | None = None  # parameter files' (path, mtime) when it exited with a config error
 
 
 class Supervisor:
@@ -77,6 +111,21 @@ class Supervisor:
         self._stopping = False
         self.env = dict(os.environ, KIOSK_ROOT=str(root), PYTHONUNBUFFERED="1")
 
+    def params_files(self, spec: NodeSpec) -> list[Path]:
+        return [*(self.root / p for p in spec.params_files), *self.extra_params_files]
+
+    def check_params(self) -> int:
+        """Run kiosk_check_params on every node's files; its exit code (0 fine, 78 errors)."""
+        files: list[Path] = []
+        for running in self._nodes:
+            files += [f for f in self.params_files(running.spec) if f not in files]
+        cmd = [str(Path(sys.executable).parent / "kiosk_check_params"), "--root", str(self.root),
+               "--namespace", self.namespace, *map(str, files)]
+        return subprocess.run(cmd, cwd=self.root, env=self.env).returncode
+
+    def _files_signature(self, spec: NodeSpec) -> tuple:
+        return tuple((str(f), f.stat().st_mtime_ns if f.exists() else 0) for f in self.params_files(spec))
+
     def command(self, spec: NodeSpec) -> list[str]:
         executable = Path(sys.executable).parent / spec.executable
         if not executable.exists():
@@ -85,7 +134,7 @@ class Supervisor:
                 "(installs robot_ws/src/kiosk_robot into .venv)"
             )
         cmd = [str(executable), "--ros-args", "-r", f"__node:={spec.name}", "-r", f"__ns:={self.namespace}"]
-        for params in (*(self.root / p for p in spec.params_files), *self.extra_params_files):
+        for params in self.params_files(spec):
             if not Path(params).is_file():
                 raise FileNotFoundError(f"parameter file '{params}' not found")
             cmd += ["--params-file", str(params)]
@@ -109,6 +158,11 @@ class Supervisor:
         for running in self._nodes:
             proc = running.process
             if proc is None:
+                if running.held_on is not None:
+                    if self._stopping or self._files_signature(running.spec) == running.held_on:
+                        continue
+                    log.info("%s: a parameter file changed; starting it again", running.spec.name)
+                    running.held_on = None
                 if not self._stopping and now >= running.next_start_s:
                     self._spawn(running)
                 continue
@@ -116,6 +170,12 @@ class Supervisor:
             if code is None or self._stopping:
                 continue
             running.process = None
+            if code == CONFIG_ERROR_EXIT:
+                running.held_on = self._files_signature(running.spec)
+                log.error("%s cannot start: configuration error (exit %d); not restarting it until one of its "
+                          "parameter files changes. Fix: kiosk_check_params %s", running.spec.name, code,
+                          " ".join(map(str, self.params_files(running.spec))))
+                continue
             if not self.respawn:
                 log.error("%s exited with code %s (respawn off)", running.spec.name, code)
                 continue
@@ -157,19 +217,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params-file", type=Path, action="append", default=[],
                         help="extra parameter file, applied after config/kiosk.yaml (repeatable)")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warn", "error"))
-    parser.add_argument("--nodes", default="", help="comma-separated subset of node names")
+    parser.add_argument("--profile", default="kiosk", choices=tuple(PROFILES),
+                        help="which use to start, like launch/<profile>.launch.py (default: kiosk)")
+    parser.add_argument("--nodes", default="", help="comma-separated subset of the profile's node names")
     parser.add_argument("--no-respawn", action="store_true")
+    parser.add_argument("--check", action="store_true", help="only check the parameter files, start nothing")
+    parser.add_argument("--skip-check", action="store_true",
+                        help="start without checking the parameter files first (to test the nodes' own checks)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[kiosk_bringup] %(message)s")
 
+    available = profile_nodes(args.profile)
     wanted = {n for n in args.nodes.split(",") if n}
-    unknown = wanted - {s.name for s in KIOSK_NODES}
+    unknown = wanted - {s.name for s in available}
     if unknown:
-        parser.error(f"unknown node(s) {sorted(unknown)}; known: {[s.name for s in KIOSK_NODES]}")
-    nodes = tuple(s for s in KIOSK_NODES if not wanted or s.name in wanted)
+        parser.error(f"unknown node(s) {sorted(unknown)} in profile {args.profile}; "
+                     f"known: {[s.name for s in available]}")
+    nodes = tuple(s for s in available if not wanted or s.name in wanted)
+    if not nodes:
+        parser.error(f"profile '{args.profile}' has no nodes in this build")
+    profile_files = tuple(args.root.resolve() / f for f in PROFILES[args.profile]["params_files"])
     supervisor = Supervisor(nodes, args.root.resolve(), args.namespace,
-                            tuple(p.resolve() for p in args.params_file), args.log_level,
+                            (*profile_files, *(p.resolve() for p in args.params_file)), args.log_level,
                             respawn=not args.no_respawn)
+    if args.check or not args.skip_check:
+        code = supervisor.check_params()
+        if code != 0:
+            log.error("parameter files have errors (above): nothing started. Fix them, or check again with "
+                      "kiosk_bringup --check")
+            return CONFIG_ERROR_EXIT
+        if args.check:
+            return 0
     stop = {"requested": False}
 
     def _request_stop(signum, frame):

@@ -21,6 +21,8 @@ from .lifecycle_base import (
     ConfigureError,
     KioskLifecycleNode,
     Param,
+    between,
+    non_negative,
     positive,
     resolve_path,
     run_node,
@@ -38,9 +40,10 @@ class DialogueNode(KioskLifecycleNode):
         Param("kb_dir", "dialogue/kb/procedures", "knowledge base folder (one YAML per procedure)"),
         Param("center_path", "config/center.yaml", "this center's facts: name, hours, counters, hotline"),
         Param("idle_reset_s", 120.0, "a visit closes (screen cleared) after this long without input", "s", positive),
-        Param("clarify_margin", 0.25, "ask 'A or B?' when the top two procedures are closer than this", "probability"),
+        Param("clarify_margin", 0.25, "ask 'A or B?' when the top two procedures are closer than this", "probability",
+              between(0.0, 1.0)),
         Param("max_failures", 2, "not-understood turns in a row before calling a staff member", "turns", positive),
-        Param("reload_period_s", 0.0, "re-read the KB and model this often (0: never)", "s"),
+        Param("reload_period_s", 0.0, "re-read the KB and model this often (0: never)", "s", non_negative),
     )
 
     def __init__(self) -> None:

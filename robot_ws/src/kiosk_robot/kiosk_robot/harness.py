@@ -135,7 +135,8 @@ class TopicRecorder:
 class Kiosk:
     """The kiosk started by its own bringup, with test parameters layered over config/kiosk.yaml."""
 
-    def __init__(self, tmp: Path, namespace: str, nodes: str = "", overrides: dict | None = None) -> None:
+    def __init__(self, tmp: Path, namespace: str, nodes: str = "", overrides: dict | None = None,
+                 extra_args: tuple[str, ...] | list[str] = (), params_suffix: str = "") -> None:
         self.tmp = tmp
         self.namespace = namespace
         self.mic_dir = tmp / "sim_mic"
@@ -150,13 +151,14 @@ class Kiosk:
         for node, values in (overrides or {}).items():
             params.setdefault(node, {}).update(values)
         self.params_file = tmp / "test_params.yaml"
-        self.params_file.write_text(yaml.safe_dump(
-            {f"/**/{node}": {"ros__parameters": values} for node, values in params.items()},
-            allow_unicode=True))
+        self.params_text = yaml.safe_dump(
+            {f"/**/{node}": {"ros__parameters": values} for node, values in params.items()}, allow_unicode=True)
+        self.params_file.write_text(self.params_text + params_suffix)  # suffix: raw YAML, e.g. a broken one
         cmd = [str(VENV_BIN / "kiosk_bringup"), "--root", str(REPO), "--namespace", namespace,
                "--params-file", str(self.params_file), "--log-level", "info"]
         if nodes:
             cmd += ["--nodes", nodes]
+        cmd += list(extra_args)
         self.log_path = tmp / "bringup.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(cmd, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT,

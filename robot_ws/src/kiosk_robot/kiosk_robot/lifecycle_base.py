@@ -9,26 +9,48 @@ creates topics; ``on_deactivate``/``on_cleanup``/``on_shutdown`` undo that. Each
 
 With ``autostart`` true (the default) a node drives itself through configure → activate, so
 the same executables work under ``ros2 launch`` and under the project's bringup.
+
+Every declared value is checked before configure succeeds, whatever set it (default, parameter
+file, ``-p``): a wrong type or a broken rule (``Param.check``, the class's ``CONSTRAINTS``)
+fails configure with node, parameter, value and rule, and diagnostics report ERROR. A parameter
+file that rcl cannot parse ends the process with exit code 78 (``CONFIG_ERROR_EXIT``).
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import sys
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.exceptions import InvalidParameterTypeException
 from rclpy.executors import ExternalShutdownException
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from kiosk_protocol import ProtocolError, decode
+
+from .params import (
+    COMMON_PARAMS,
+    CONFIG_ERROR_EXIT,
+    Constraint,
+    Param,
+    at_most,
+    between,
+    config_problems,
+    non_negative,
+    not_empty,
+    one_of,
+    port_number,
+    positive,
+)
 
 __all__ = [
     "ERROR",
@@ -37,9 +59,17 @@ __all__ = [
     "RELIABLE_QOS",
     "WARN",
     "ConfigureError",
+    "Constraint",
     "KioskLifecycleNode",
     "Param",
     "Worker",
+    "at_most",
+    "between",
+    "non_negative",
+    "not_empty",
+    "one_of",
+    "port_number",
+    "positive",
     "resolve_path",
     "run_node",
 ]
@@ -60,26 +90,6 @@ class ConfigureError(RuntimeError):
     """Raised by ``configure_core`` with a message that says what is wrong and how to fix it."""
 
 
-@dataclass(frozen=True)
-class Param:
-    """A declared parameter: name, default (its type is the parameter's type) and meaning."""
-
-    name: str
-    default: Any
-    description: str
-    unit: str = ""
-    check: Callable[[Any], str | None] | None = None  # returns an error message or None
-
-    @property
-    def descriptor(self) -> ParameterDescriptor:
-        text = f"{self.description} [{self.unit}]" if self.unit else self.description
-        return ParameterDescriptor(description=text)
-
-
-def positive(value: Any) -> str | None:
-    return None if value > 0 else "must be > 0"
-
-
 def resolve_path(value: str) -> Path:
     """Relative paths in parameter files are relative to KIOSK_ROOT (the repo), else the cwd."""
     path = Path(os.path.expanduser(value))
@@ -88,24 +98,19 @@ def resolve_path(value: str) -> Path:
     return Path(os.environ.get("KIOSK_ROOT", os.getcwd())) / path
 
 
-COMMON_PARAMS: tuple[Param, ...] = (
-    Param("autostart", True, "configure and activate by itself at start-up"),
-    Param("retry_period_s", 5.0, "wait before retrying a failed configure", "s", positive),
-    Param("diagnostics_period_s", 1.0, "period of /diagnostics messages", "s", positive),
-)
-
-
 class KioskLifecycleNode(LifecycleNode):
     """Base class: parameters with descriptors, configure-time loading, diagnostics, autostart."""
 
     PARAMS: Sequence[Param] = ()
+    CONSTRAINTS: Sequence[Constraint] = ()  # rules over several parameters
     AREA = "kiosk"  # diagnostics name: <namespace>/<AREA>/<node name>
 
     def __init__(self, node_name: str, **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
         self._params = {p.name: p for p in (*COMMON_PARAMS, *self.PARAMS)}
+        self._type_problems: dict[str, str] = {}
         for param in self._params.values():
-            self.declare_parameter(param.name, param.default, param.descriptor)
+            self._declare(param)
         self.add_on_set_parameters_callback(self._check_parameters)
         self.cfg: dict[str, Any] = {}
         self._status_lock = threading.Lock()
@@ -113,22 +118,41 @@ class KioskLifecycleNode(LifecycleNode):
         self._state_label = "unconfigured"
         self.hardware_id = self.get_fully_qualified_name()
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE_QOS)
-        self._diag_timer = self.create_timer(
-            float(self.get_parameter("diagnostics_period_s").value), self.publish_diagnostics
-        )
+        self._diag_timer = self.create_timer(self.valid_value("diagnostics_period_s"), self.publish_diagnostics)
         self._retry_timer = None
         if self.get_parameter("autostart").value:
             self._start_timer = self.create_timer(0.05, self._autostart)
 
     # ---- parameters ---------------------------------------------------------------------------
+    def _declare(self, param: Param) -> None:
+        """Declare one parameter; a value of the wrong type is kept as a problem for configure."""
+        descriptor = param.descriptor
+        try:
+            self.declare_parameter(param.name, param.default, descriptor)
+        except InvalidParameterTypeException:
+            given = self._parameter_overrides[param.name].value
+            self._type_problems[param.name] = f"{param.name} {param.problem(given)}"
+            self.declare_parameter(param.name, param.default, descriptor, ignore_override=True)
+
     def _check_parameters(self, params: list) -> SetParametersResult:
         for item in params:
             spec = self._params.get(item.name)
-            if spec is not None and spec.check is not None:
-                problem = spec.check(item.value)
-                if problem:
-                    return SetParametersResult(successful=False, reason=f"{item.name} {problem}")
+            problem = spec.problem(item.value) if spec is not None else None
+            if problem:
+                return SetParametersResult(successful=False, reason=f"{item.name} {problem}")
+        for item in params:  # a good value replaces a rejected one from the parameter file
+            self._type_problems.pop(item.name, None)
         return SetParametersResult(successful=True)
+
+    def parameter_problems(self, values: dict[str, Any]) -> list[str]:
+        """Wrong types (from the parameter file) and broken rules, one line each."""
+        return [*self._type_problems.values(),
+                *config_problems(self._params.values(), values, self.CONSTRAINTS)]
+
+    def valid_value(self, name: str) -> Any:
+        """The parameter's value, or its default when the value breaks its rule (reported at configure)."""
+        value = self.get_parameter(name).value
+        return self._params[name].default if self._params[name].problem(value) else value
 
     def read_parameters(self) -> dict[str, Any]:
         return {name: self.get_parameter(name).value for name in self._params}
@@ -187,11 +211,18 @@ class KioskLifecycleNode(LifecycleNode):
         if self.trigger_configure() == TransitionCallbackReturn.SUCCESS:
             self.trigger_activate()
         elif self.get_parameter("autostart").value:
-            period = float(self.get_parameter("retry_period_s").value)
+            period = self.valid_value("retry_period_s")
             self._retry_timer = self.create_timer(period, self._try_configure)
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.cfg = self.read_parameters()
+        problems = self.parameter_problems(self.cfg)
+        if problems:
+            self.set_status(ERROR, f"{self.get_fully_qualified_name()}: invalid parameters: {'; '.join(problems)}. "
+                            "Fix: correct them in the parameter file (check it with kiosk_check_params) "
+                            "and restart the node", invalid_parameters=len(problems))
+            return TransitionCallbackReturn.FAILURE
+        self.update_values(invalid_parameters=0)
         try:
             self.configure_core()
         except ConfigureError as exc:
@@ -240,13 +271,30 @@ class KioskLifecycleNode(LifecycleNode):
 
 
 def run_node(node_class: type[KioskLifecycleNode], args: list[str] | None = None) -> None:
-    """Standard main: spin until Ctrl-C or an external shutdown, then clean up."""
-    rclpy.init(args=args)
+    """Standard main: spin until Ctrl-C or an external shutdown, then clean up.
+
+    A parameter file that rcl cannot parse (malformed YAML, a bad ``-p``) ends the process with
+    a one-line message and exit code 78 instead of a traceback.
+    """
+    try:
+        rclpy.init(args=args)
+    except _rclpy.RCLError as exc:
+        text = str(exc)
+        if "param" not in text.lower() and "argument" not in text.lower():
+            raise
+        print(f"[{node_class.__name__}] cannot start: its ROS arguments or parameter file cannot be parsed: "
+              f"{text}. Fix: run kiosk_check_params on the parameter files for the line and key",
+              file=sys.stderr)
+        sys.exit(CONFIG_ERROR_EXIT)
     node = node_class()
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        if rclpy.ok():
+            raise
+        # SIGTERM/SIGINT shut the context down while a callback was publishing: a clean stop
     finally:
         try:  # a second Ctrl-C during cleanup must not leave a traceback behind
             if node._state_label in ("active", "inactive"):

@@ -18,35 +18,39 @@ from .lifecycle_base import (
     RELIABLE_QOS,
     WARN,
     ConfigureError,
+    Constraint,
     KioskLifecycleNode,
     Param,
+    between,
+    non_negative,
+    one_of,
     positive,
     resolve_path,
     run_node,
 )
 
 
-def _source_kind(value: str) -> str | None:
-    return None if value in ("auto", "device", "wav") else "must be auto, device or wav"
-
-
 class MicrophoneNode(KioskLifecycleNode):
     AREA = "speech"
     PARAMS = (
         Param("source", "auto", "auto: the microphone if present, else the WAV folder; device; wav",
-              check=_source_kind),
+              check=one_of("auto", "device", "wav")),
         Param("device_name_contains", "", "pick the input device whose name contains this (empty: default)"),
         Param("device_retry_period_s", 3.0, "how often to look for a missing microphone", "s", positive),
         Param("wav_path", "var/sim_mic", "simulated microphone: a WAV file, or a folder whose new WAVs are played"),
         Param("wav_speed", 1.0, "replay speed of simulated audio (1 = real time)", "x", positive),
         Param("mute_while_robot_speaking", True, "ignore audio while the kiosk is talking (no barge-in)"),
-        Param("vad.threshold", 0.5, "speech probability that starts speech", "0-1"),
-        Param("vad.neg_threshold", 0.35, "probability under which a frame is silence", "0-1"),
+        Param("vad.threshold", 0.5, "speech probability that starts speech", "probability", between(0.0, 1.0)),
+        Param("vad.neg_threshold", 0.35, "probability under which a frame is silence", "probability",
+              between(0.0, 1.0)),
         Param("vad.min_speech_ms", 250, "speech needed before an utterance starts", "ms", positive),
         Param("vad.min_silence_ms", 600, "trailing silence that ends an utterance", "ms", positive),
-        Param("vad.pre_roll_ms", 300, "audio kept before the detected start", "ms"),
+        Param("vad.pre_roll_ms", 300, "audio kept before the detected start", "ms", non_negative),
         Param("vad.max_utterance_s", 15.0, "longer speech is cut into pieces of this length", "s", positive),
     )
+
+    CONSTRAINTS = (Constraint("vad.neg_threshold must be <= vad.threshold", ("vad.neg_threshold", "vad.threshold"),
+                              lambda low, high: low <= high),)
 
     def __init__(self) -> None:
         super().__init__("microphone")

@@ -20,14 +20,13 @@ from .lifecycle_base import (
     KioskLifecycleNode,
     Param,
     Worker,
+    between,
+    non_negative,
+    one_of,
     positive,
     resolve_path,
     run_node,
 )
-
-
-def _speaker_mode(value: str) -> str | None:
-    return None if value in ("auto", "device", "wav") else "must be auto, device or wav"
 
 
 class TtsNode(KioskLifecycleNode):
@@ -37,10 +36,10 @@ class TtsNode(KioskLifecycleNode):
               "Piper voice (.onnx); its config is <model>.json. Missing: espeak-ng is used"),
         Param("voice_config_path", "", "Piper voice config (empty: <model>.json)"),
         Param("espeak_voice", "vi", "espeak-ng voice used when no Piper voice is installed"),
-        Param("espeak_rate_wpm", 150, "espeak-ng speaking rate", "words/min", positive),
-        Param("sentence_silence_s", 0.25, "pause between sentences", "s"),
+        Param("espeak_rate_wpm", 150, "espeak-ng speaking rate", "words/min", between(80, 450)),
+        Param("sentence_silence_s", 0.25, "pause between sentences", "s", non_negative),
         Param("speaker.mode", "auto", "auto: the speaker if present, else WAV files; device; wav",
-              check=_speaker_mode),
+              check=one_of("auto", "device", "wav")),
         Param("speaker.device_name_contains", "", "pick the output device whose name contains this"),
         Param("speaker.wav_dir", "var/tts_out", "simulated speaker: folder for one WAV per reply"),
         Param("speaker.keep_files", 50, "simulated speaker keeps this many WAV files", "files", positive),

@@ -22,6 +22,8 @@ from .lifecycle_base import (
     ConfigureError,
     KioskLifecycleNode,
     Param,
+    not_empty,
+    port_number,
     positive,
     resolve_path,
     run_node,
@@ -35,8 +37,8 @@ STATES = {"audio/speaking": "visitor_speaking", "speech/robot_speaking": "robot_
 class UiNode(KioskLifecycleNode):
     AREA = "ui"
     PARAMS = (
-        Param("host", "127.0.0.1", "address the kiosk page listens on"),
-        Param("port", 8080, "TCP port of the kiosk page", "", positive),
+        Param("host", "127.0.0.1", "address the kiosk page listens on", check=not_empty),
+        Param("port", 8080, "TCP port of the kiosk page", "", port_number),
         Param("center_path", "config/center.yaml", "this center's facts (name shown on the page)"),
         Param("reply_timeout_s", 15.0, "the page says so when no reply came in this time", "s", positive),
         Param("idle_timeout_s", 90.0, "no touch and no talk this long: the page goes home and the visit "
