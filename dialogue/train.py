@@ -18,6 +18,7 @@ import random
 import shutil
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -327,15 +328,20 @@ def train(
     *,
     strict: bool = True,
     options: TrainOptions | None = None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> dict:
     """Build ``out_dir/dialogue.onnx`` + ``meta.json``; return a report dict.
+
+    ``progress(stage, fraction)`` is called as training moves on (for a progress bar).
 
     ``kb_dir`` is the KB root (``dialogue/kb``) or its ``procedures`` folder. With ``strict`` the
     KB must pass validation (:func:`dialogue.kb.load_knowledge_base`). On any error nothing in
     ``out_dir`` is touched, so the last good model stays.
     """
     opts = options or TrainOptions()
+    report_progress = progress or (lambda stage, fraction: None)
     t0 = time.perf_counter()
+    report_progress("reading the knowledge base", 0.02)
     sources, counts = load_training_sources(Path(kb_dir), strict=strict)
     labels_all = sorted({s.label for s in sources})
 
@@ -347,7 +353,9 @@ def train(
     fit_src = [s for s in sources if s.group not in held_groups]
     held_src = [s for s in sources if s.group in held_groups]
     fit_x, fit_y = build_dataset(fit_src, seed, opts)
+    report_progress("calibration model", 0.1)
     cal_pipe = _fit(fit_x, fit_y, opts)
+    report_progress("calibrating the out-of-scope threshold", 0.45)
     # Calibrate on lightly varied held-out text (the sentence, without diacritics, a few variants):
     # the full augmentation is harsher than real questions and would push the threshold to 0.
     held_opts = TrainOptions(**{**vars(opts), "variants_per_example": opts.calibration_variants})
@@ -370,8 +378,10 @@ def train(
 
     # 2) final model on everything
     x, y = build_dataset(sources, seed, opts)
+    report_progress("final model", 0.5)
     pipe = _fit(x, y, opts)
     classes = [str(c) for c in pipe.classes_]  # type: ignore[attr-defined]
+    report_progress("exporting to ONNX", 0.9)
     onnx_bytes = _to_onnx(pipe)
     data_hash = _data_hash(sources, seed, opts)
     meta = {
@@ -389,6 +399,7 @@ def train(
         "options": vars(opts),
         "text_preparation": "dialogue.model.prepare_text",
     }
+    report_progress("writing the model", 0.97)
     _write_atomically(
         Path(out_dir),
         {MODEL_FILE: onnx_bytes, META_FILE: json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8")},

@@ -1,7 +1,9 @@
 """Launch the whole kiosk with `ros2 launch kiosk_robot kiosk.launch.py` on a ROS 2 install.
 
 Arguments: namespace, params_file, log_level, respawn, kiosk_root (folder that relative paths in
-the parameter file resolve against: models/, dialogue/kb/, var/). Every node is a lifecycle
+the parameter file resolve against: models/, dialogue/kb/, var/), use_ui, and use_dashboard /
+dashboard_namespace: the staff dashboard is one per center, so only one kiosk's launch starts it
+(``use_dashboard:=false`` for the others; or launch it alone with dashboard.launch.py). Every node is a lifecycle
 node that configures and activates itself (parameter `autostart`). The pip-installed setup,
 which has no `ros2 launch`, starts the same nodes with the same files through
 `kiosk_bringup` (scripts/run_kiosk.sh); tests/test_launch.py keeps the two in step.
@@ -29,7 +31,9 @@ KIOSK_NODES = [
     ("dialogue", "dialogue_node", ["config/kiosk.yaml"]),
     ("tts", "tts_node", ["config/kiosk.yaml"]),
     ("ui", "ui_node", ["config/kiosk.yaml"]),
+    ("dashboard", "dashboard_node", ["config/kiosk.yaml"]),
 ]
+PER_CENTER = {"dashboard"}  # one per center, in its own namespace
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -50,19 +54,24 @@ def generate_launch_description() -> LaunchDescription:
             "kiosk_root", default_value=os.getcwd(), description="folder with models/, dialogue/kb/, var/"
         ),
         DeclareLaunchArgument("use_ui", default_value="true", description="serve the kiosk page"),
+        DeclareLaunchArgument("use_dashboard", default_value="true",
+                              description="start the center's staff dashboard (false on every kiosk but one)"),
+        DeclareLaunchArgument("dashboard_namespace", default_value="center", description="namespace of the dashboard"),
     ]
+    conditions = {"ui": IfCondition(LaunchConfiguration("use_ui")),
+                  "dashboard": IfCondition(LaunchConfiguration("use_dashboard"))}
     nodes = [
         Node(
             package="kiosk_robot",
             executable=executable,
             name=name,
-            namespace=namespace,
+            namespace=LaunchConfiguration("dashboard_namespace") if name in PER_CENTER else namespace,
             parameters=[params_file],
             arguments=["--ros-args", "--log-level", log_level],
             respawn=PythonExpression(["'", respawn, "' == 'true'"]),
             respawn_delay=2.0,
             output="screen",
-            condition=IfCondition(LaunchConfiguration("use_ui")) if name == "ui" else None,
+            condition=conditions.get(name),
         )
         for name, executable, _files in KIOSK_NODES
     ]

@@ -49,7 +49,7 @@ def test_every_executable_is_an_entry_point_that_imports():
 def test_parameter_file_has_a_section_for_every_node_and_only_declared_parameters():
     params = yaml.safe_load((REPO / "config" / "kiosk.yaml").read_text())
     modules = {"microphone": "microphone_node", "asr": "asr_node", "dialogue": "dialogue_node",
-               "tts": "tts_node", "ui": "ui_node"}
+               "tts": "tts_node", "ui": "ui_node", "dashboard": "dashboard_node"}
     for name, _executable, _files in _launch_nodes():
         section = params[f"/**/{name}"]["ros__parameters"]
         node_module = importlib.import_module(f"kiosk_robot.{modules[name]}")
@@ -66,6 +66,20 @@ def test_parameter_file_has_a_section_for_every_node_and_only_declared_parameter
 
         unknown = set(flatten(section)) - declared
         assert not unknown, f"{name}: parameters in config/kiosk.yaml that the node does not declare: {unknown}"
+
+
+def test_dashboard_launch_file_starts_the_same_node_and_the_bringup_puts_it_in_the_center_namespace(tmp_path):
+    from kiosk_robot.bringup import Supervisor
+
+    tree = ast.parse((REPO / "launch" / "dashboard.launch.py").read_text())
+    node = next(n for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                and any(getattr(t, "id", "") == "DASHBOARD_NODE" for t in n.targets))
+    spec = next(s for s in KIOSK_NODES if s.name == "dashboard")
+    assert tuple(ast.literal_eval(node.value)) == (spec.name, spec.executable, list(spec.params_files))
+    assert spec.per_center and not any(s.per_center for s in KIOSK_NODES if s.name != "dashboard")
+    supervisor = Supervisor((spec,), REPO, namespace="kiosk2", center_namespace="center1")
+    cmd = supervisor.command(spec)
+    assert "__ns:=/center1" in cmd and "__ns:=/kiosk2" not in cmd
 
 
 def test_package_installs_launch_and_config():

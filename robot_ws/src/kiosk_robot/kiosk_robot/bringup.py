@@ -3,6 +3,10 @@
 The pip-installed ROS 2 has no ``ros2 launch``; this supervisor starts the same executables with
 the same parameter files, namespace and log level, restarts a node that dies (with a growing
 delay), and on Ctrl-C / SIGTERM stops every node cleanly (SIGINT, then SIGTERM, then SIGKILL).
+
+The staff dashboard is one per center, not per kiosk: it runs in its own namespace
+(``--dashboard-namespace``, default ``center``) and the bringup of every other kiosk of the center
+passes ``--no-dashboard`` (or ``--nodes`` without it).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class NodeSpec:
     name: str
     executable: str
     params_files: tuple[str, ...]
+    per_center: bool = False  # one per center (the dashboard): started in the center's namespace
 
 
 # Keep in step with KIOSK_NODES in launch/kiosk.launch.py (tests/test_launch.py checks it).
@@ -40,6 +45,7 @@ KIOSK_NODES: tuple[NodeSpec, ...] = (
     NodeSpec("dialogue", "dialogue_node", ("config/kiosk.yaml",)),
     NodeSpec("tts", "tts_node", ("config/kiosk.yaml",)),
     NodeSpec("ui", "ui_node", ("config/kiosk.yaml",)),
+    NodeSpec("dashboard", "dashboard_node", ("config/kiosk.yaml",), per_center=True),
 )
 
 
@@ -65,9 +71,11 @@ class Supervisor:
         respawn: bool = True,
         respawn_delay_s: float = 2.0,
         max_respawn_delay_s: float = 30.0,
+        center_namespace: str = "center",
     ) -> None:
         self.root = root
         self.namespace = "/" + namespace.strip("/") if namespace.strip("/") else "/"
+        self.center_namespace = "/" + center_namespace.strip("/") if center_namespace.strip("/") else "/"
         self.extra_params_files = extra_params_files
         self.log_level = log_level
         self.respawn = respawn
@@ -84,7 +92,8 @@ class Supervisor:
                 f"node executable '{executable}' not found. Fix: run scripts/setup.sh "
                 "(installs robot_ws/src/kiosk_robot into .venv)"
             )
-        cmd = [str(executable), "--ros-args", "-r", f"__node:={spec.name}", "-r", f"__ns:={self.namespace}"]
+        namespace = self.center_namespace if spec.per_center else self.namespace
+        cmd = [str(executable), "--ros-args", "-r", f"__node:={spec.name}", "-r", f"__ns:={namespace}"]
         for params in (*(self.root / p for p in spec.params_files), *self.extra_params_files):
             if not Path(params).is_file():
                 raise FileNotFoundError(f"parameter file '{params}' not found")
@@ -159,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warn", "error"))
     parser.add_argument("--nodes", default="", help="comma-separated subset of node names")
     parser.add_argument("--no-respawn", action="store_true")
+    parser.add_argument("--no-dashboard", action="store_true",
+                        help="do not start the staff dashboard (one per center: only one kiosk's bringup starts it)")
+    parser.add_argument("--dashboard-namespace", default="center", help="namespace of the center's dashboard")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[kiosk_bringup] %(message)s")
 
@@ -166,10 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = wanted - {s.name for s in KIOSK_NODES}
     if unknown:
         parser.error(f"unknown node(s) {sorted(unknown)}; known: {[s.name for s in KIOSK_NODES]}")
-    nodes = tuple(s for s in KIOSK_NODES if not wanted or s.name in wanted)
+    nodes = tuple(s for s in KIOSK_NODES if (not wanted or s.name in wanted)
+                  and not (args.no_dashboard and s.per_center))
     supervisor = Supervisor(nodes, args.root.resolve(), args.namespace,
                             tuple(p.resolve() for p in args.params_file), args.log_level,
-                            respawn=not args.no_respawn)
+                            respawn=not args.no_respawn, center_namespace=args.dashboard_namespace)
     stop = {"requested": False}
 
     def _request_stop(signum, frame):

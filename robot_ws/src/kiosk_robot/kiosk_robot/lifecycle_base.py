@@ -5,7 +5,7 @@ declares them; ``on_configure`` reads them and builds the node's core object (a 
 leaves the node up, reports ERROR in diagnostics with the reason and retries); ``on_activate``
 creates topics; ``on_deactivate``/``on_cleanup``/``on_shutdown`` undo that. Each node publishes
 ``diagnostic_msgs/DiagnosticArray`` on ``/diagnostics`` at 1 Hz with a hierarchical name
-(``<namespace>/<area>/<node>``) and its lifecycle state.
+(``<namespace>/<area>/<node>``), its lifecycle state and the host's CPU/RAM (``host_metrics``).
 
 With ``autostart`` true (the default) a node drives itself through configure → activate, so
 the same executables work under ``ros2 launch`` and under the project's bringup.
@@ -29,6 +29,8 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from kiosk_protocol import ProtocolError, decode
+
+from .host_metrics import HostMetrics
 
 __all__ = [
     "ERROR",
@@ -112,6 +114,7 @@ class KioskLifecycleNode(LifecycleNode):
         self._level, self._message, self._values = WARN, "starting", {}
         self._state_label = "unconfigured"
         self.hardware_id = self.get_fully_qualified_name()
+        self._host_metrics = HostMetrics()  # host CPU/RAM in every status, for the staff dashboard
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE_QOS)
         self._diag_timer = self.create_timer(
             float(self.get_parameter("diagnostics_period_s").value), self.publish_diagnostics
@@ -164,6 +167,7 @@ class KioskLifecycleNode(LifecycleNode):
         with self._status_lock:
             level, message, values = self._level, self._message, dict(self._values)
         values["lifecycle_state"] = self._state_label
+        values.update(self._host_metrics.sample())
         status = DiagnosticStatus(
             level=level,
             name=self.diagnostics_name(),

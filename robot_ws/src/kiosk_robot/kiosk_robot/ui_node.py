@@ -25,7 +25,8 @@ from .lifecycle_base import (
     run_node,
 )
 
-FORWARDED = ("speech/transcript", "dialogue/reply", "dialogue/escalation", "speech/spoken")
+FORWARDED = ("speech/transcript", "dialogue/reply", "dialogue/escalation", "speech/spoken",
+             "dashboard/escalation_update")
 STATES = {"audio/speaking": "visitor_speaking", "speech/robot_speaking": "robot_speaking"}
 
 
