@@ -135,7 +135,7 @@ class StorageFull(RuntimeError):
 
 def _is_full(exc: sqlite3.Error) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
-    return (code is not None and code & 0xFF in _FULL_CODES) or "full" in str(exc).lower()
+    return (code is not None and (code & 0xFF) in _FULL_CODES) or "full" in str(exc).lower()
 
 
 class Database:

@@ -143,9 +143,11 @@ class KioskLifecycleNode(LifecycleNode):
             changed = (level, message) != (self._level, self._message)
             self._level, self._message = level, message
             self._values.update({k: str(v) for k, v in values.items()})
-        if changed and level >= WARN:
-            log = self.get_logger().error if level == ERROR else self.get_logger().warning
-            log(message)
+        # one call site per severity: rclpy refuses a call site whose severity changes (ValueError)
+        if changed and level == ERROR:
+            self.get_logger().error(message)
+        elif changed and level >= WARN:
+            self.get_logger().warning(message)
 
     def decode_or_warn(self, data: str, kind: type, what: str):
         """Parse a kiosk_protocol payload; on a malformed one report WARN and return None."""
