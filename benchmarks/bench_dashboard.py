@@ -316,8 +316,14 @@ def main() -> int:
             sim = SimulatedKiosks(recorder, [f"bench_kiosk{i + 1}" for i in range(args.kiosks)])
             client, cookie = login(dashboard.dashboard_url)
             wanted = set(sim.namespaces)
-            wait(lambda: wanted <= {k["kiosk"] for k in client.get("/api/kiosks").json()["kiosks"]}, 60,
-                 "all kiosks discovered")
+            try:
+                wait(lambda: wanted <= {k["kiosk"] for k in client.get("/api/kiosks").json()["kiosks"]}, 60,
+                     "all kiosks discovered")
+            except RuntimeError:
+                known = {k["kiosk"] for k in client.get("/api/kiosks").json()["kiosks"]}
+                print(f"discovered {sorted(known)}; missing {sorted(wanted - known)}\n{dashboard.log_tail()}",
+                      file=sys.stderr)
+                raise
             out["escalation_visible"] = bench_escalations(dashboard.dashboard_url, sim, cookie, args.escalations,
                                                           browser=CHROMIUM.exists() and not args.no_browser)
             out["load"] = bench_load(dashboard.dashboard_url, sim, client, cookie, pid, db, args.duration_s,

@@ -15,7 +15,10 @@
   let beeps = 0;
   const soundButton = document.getElementById("sound");
   function audioContext() {
-    if (!audio) audio = new (window.AudioContext || window.webkitAudioContext)();
+    if (!audio) {
+      audio = new (window.AudioContext || window.webkitAudioContext)();
+      audio.addEventListener("statechange", () => { soundButton.hidden = audio.state === "running"; });
+    }
     soundButton.hidden = audio.state === "running";
     return audio;
   }
@@ -81,10 +84,10 @@
       el("h3", { text: conversation && conversation.session_id ? `Lượt tiếp đang diễn ra · ${conversation.session_id}`
         : "Không có người đang hỏi" }));
     for (const line of lines.slice(-12)) {
-      box.append(el("p", { class: `line ${line.role}${line.answered === false ? " unanswered" : ""}`,
+      box.append(el("p", { class: `line role-${line.role}${line.answered === false ? " unanswered" : ""}`,
         "data-testid": "line", "data-role": line.role },
-        el("span", { class: "who", text: line.role === "citizen" ? (line.source === "voice" ? "🗣 Người dân" : "⌨ Người dân")
-          : "🤖 Kiosk" }),
+        el("span", { class: "who", text: line.role === "citizen" ? (line.source === "voice" ? "Người dân (nói):"
+          : "Người dân (gõ):") : "Kiosk:" }),
         el("span", { class: "text", text: line.text })));
     }
     return box;
@@ -143,7 +146,7 @@
     const banner = document.getElementById("alert-banner");
     const waiting = open.filter((e) => e.status === "open");
     banner.hidden = waiting.length === 0;
-    banner.textContent = waiting.length ? `🔔 ${waiting.length} người dân đang cần cán bộ hỗ trợ: ` +
+    banner.textContent = waiting.length ? `⚠ ${waiting.length} người dân đang cần cán bộ hỗ trợ: ` +
       waiting.map((e) => e.kiosk).join(", ") : "";
     document.title = (waiting.length ? `(${waiting.length}) Cần hỗ trợ · ` : "") + "Trực tiếp · Bảng điều khiển cán bộ";
   }

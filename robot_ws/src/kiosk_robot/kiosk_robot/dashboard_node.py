@@ -15,6 +15,7 @@ import time
 
 import uvicorn
 from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
@@ -35,6 +36,10 @@ from .lifecycle_base import (
     resolve_path,
     run_node,
 )
+
+# Every node of every kiosk publishes /diagnostics at 1 Hz: a deep queue so that bursts are not
+# dropped while the executor is busy (depth 10 lost whole kiosks with 10 kiosks x 3 nodes).
+INBOX_QOS = QoSProfile(depth=200, reliability=ReliabilityPolicy.RELIABLE)
 
 
 class DashboardNode(KioskLifecycleNode):
@@ -112,7 +117,7 @@ class DashboardNode(KioskLifecycleNode):
         self._dashboard.hooks.reload_dialogue = self._reload_dialogue
 
     def activate_core(self) -> None:
-        self._diag_sub = self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, RELIABLE_QOS)
+        self._diag_sub = self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, INBOX_QOS)
         self._discovery_timer = self.create_timer(float(self.cfg["discovery_period_s"]), self._discover)
         settings = self._dashboard.settings
         app = create_app(self._dashboard)
@@ -183,7 +188,7 @@ class DashboardNode(KioskLifecycleNode):
             ns = "/" + kiosk
             subs = [self.create_subscription(String, f"{ns}/{topic}",
                                              lambda msg, t=topic: self._dashboard.on_message(kiosk, t, msg.data),
-                                             LATCHED_QOS if topic == "dialogue/session" else RELIABLE_QOS)
+                                             LATCHED_QOS if topic == "dialogue/session" else INBOX_QOS)
                     for topic in SUBSCRIBED_TOPICS]
             self._kiosk_io[kiosk] = {
                 "subs": subs,
