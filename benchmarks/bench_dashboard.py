@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -141,17 +142,8 @@ def login(url: str) -> tuple[httpx.Client, str]:
     return client, f"kdash_session={client.cookies['kdash_session']}"
 
 
-def wait(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out waiting for {what}")
-
-
-def bench_escalations(url: str, sim: SimulatedKiosks, cookie: str, count: int, browser: bool) -> dict:
+def bench_escalations(url: str, sim: SimulatedKiosks, cookie: str, count: int, browser: bool,
+                      wait: Callable) -> dict:
     ws = StaffSocket(url, cookie)
     page = playwright = None
     if browser:
@@ -317,15 +309,15 @@ def main() -> int:
             client, cookie = login(dashboard.dashboard_url)
             wanted = set(sim.namespaces)
             try:
-                wait(lambda: wanted <= {k["kiosk"] for k in client.get("/api/kiosks").json()["kiosks"]}, 60,
-                     "all kiosks discovered")
-            except RuntimeError:
+                recorder.wait_for(lambda: wanted <= {k["kiosk"] for k in client.get("/api/kiosks").json()["kiosks"]},
+                                  60, "all kiosks discovered")
+            except AssertionError:
                 known = {k["kiosk"] for k in client.get("/api/kiosks").json()["kiosks"]}
                 print(f"discovered {sorted(known)}; missing {sorted(wanted - known)}\n{dashboard.log_tail()}",
                       file=sys.stderr)
                 raise
             out["escalation_visible"] = bench_escalations(dashboard.dashboard_url, sim, cookie, args.escalations,
-                                                          browser=CHROMIUM.exists() and not args.no_browser)
+                                                          CHROMIUM.exists() and not args.no_browser, recorder.wait_for)
             out["load"] = bench_load(dashboard.dashboard_url, sim, client, cookie, pid, db, args.duration_s,
                                      args.turns_per_min)
         finally:

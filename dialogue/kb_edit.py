@@ -39,12 +39,9 @@ _SAFE_ID = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 
 
 @dataclass(frozen=True)
-class FieldError:
+class FieldError(KbError):
     """A validator error with the line of its field in the candidate's YAML (1-based; None if unknown)."""
 
-    file: str
-    field: str
-    reason: str
     line: int | None = None
     in_candidate: bool = False
 

@@ -68,6 +68,7 @@ class PageEvents:
 class Center:
     def __init__(self, tmp: Path, recorder: TopicRecorder, kiosks: dict[str, Kiosk], dashboard: Kiosk) -> None:
         self.tmp, self.recorder, self.kiosks, self.dashboard = tmp, recorder, kiosks, dashboard
+        self.extra: dict[str, Kiosk] = {}  # other dashboards a test started (their logs are kept)
 
 
 def wait_active(recorder: TopicRecorder, names: list[tuple[str, str]], timeout_s: float = 120) -> None:
@@ -97,14 +98,21 @@ def center(tmp_path_factory, ros_domain):
               for ns in ("kiosk1", "kiosk2")}
     dashboard = start_dashboard(tmp / "center", "center", tmp / "kb", tmp / "model")
     recorder = TopicRecorder("kiosk2")
+    center_obj = None
     try:
         wait_active(recorder, [(ns, n) for ns in kiosks for n in ("dialogue/dialogue", "ui/ui")]
                     + [("center", "dashboard/dashboard")])
         create_admin(tmp / "center" / "dashboard.db")
-        yield Center(tmp, recorder, kiosks, dashboard)
+        center_obj = Center(tmp, recorder, kiosks, dashboard)
+        yield center_obj
     finally:
         recorder.close()
-        codes = {name: k.stop() for name, k in {**kiosks, "dashboard": dashboard}.items()}
+        started = {**kiosks, **getattr(center_obj, "extra", {}),
+                   "dashboard": getattr(center_obj, "dashboard", dashboard)}
+        codes = {name: k.stop() for name, k in started.items()}
+        (ARTIFACTS / "logs").mkdir(parents=True, exist_ok=True)
+        for name, k in started.items():  # the bringup logs, for a failure's post-mortem
+            shutil.copyfile(k.log_path, ARTIFACTS / "logs" / f"{name}.log")
         assert all(code == 0 for code in codes.values()), (codes, dashboard.log_tail())
 
 
@@ -263,6 +271,7 @@ def test_a_full_dashboard_storage_is_shown_while_the_kiosks_keep_answering(cente
     tmp = center.tmp / "center2"
     full = start_dashboard(tmp, "center2", center.tmp / "kb", center.tmp / "model",
                            storage={"max_size_mb": 0.15}, discovery_period_s=0.5)
+    center.extra["dashboard_full_storage"] = full
     try:
         wait_active(center.recorder, [("center2", "dashboard/dashboard")])
         create_admin(tmp / "dashboard.db")
@@ -302,6 +311,8 @@ def test_the_kiosks_answer_with_the_dashboard_down_and_a_restart_loses_nothing(c
     escalations = client.get("/api/escalations").json()
     assert before["questions"] >= 3 and escalations
     assert center.dashboard.stop() == 0
+    center.extra["dashboard_first_run"] = center.dashboard
+    center.recorder.diagnostics.pop("/center/dashboard/dashboard", None)  # wait for the new one's status
     start = len(center.recorder.get("dialogue/reply"))
     ask(center.kiosks["kiosk2"], "làm căn cước ở quầy nào")
     reply = center.recorder.wait_for(lambda: next((r for r in center.recorder.get("dialogue/reply")[start:]

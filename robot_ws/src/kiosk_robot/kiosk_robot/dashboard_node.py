@@ -10,16 +10,17 @@ thread on its own host/port. The kiosks never depend on this node.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 import time
 
-import uvicorn
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
 from kiosk_protocol import EscalationUpdate, encode
+from kiosk_ui.app import BackgroundServer
 from kiosk_ui.dashboard import Dashboard, DashboardSettings, create_app
 from kiosk_ui.dashboard.core import SUBSCRIBED_TOPICS, kiosks_on_graph
 
@@ -76,7 +77,7 @@ class DashboardNode(KioskLifecycleNode):
     def __init__(self) -> None:
         super().__init__("dashboard")
         self._dashboard: Dashboard | None = None
-        self._server: uvicorn.Server | None = None
+        self._server: BackgroundServer | None = None
         self._kiosk_io: dict[str, dict] = {}
         self._io_lock = threading.Lock()
         self._serve_error = ""
@@ -110,7 +111,7 @@ class DashboardNode(KioskLifecycleNode):
                 extra_origins=tuple(o.strip() for o in c["extra_origins"].split(",") if o.strip()),
             )
             self._dashboard = Dashboard(settings)
-        except (ValueError, OSError, RuntimeError) as exc:
+        except (ValueError, OSError, RuntimeError, sqlite3.Error) as exc:
             raise ConfigureError(f"dashboard cannot start: {exc}. Fix: the dashboard parameters in "
                                  "config/kiosk.yaml (storage.db_path must be a writable file)") from exc
         self._dashboard.hooks.publish_update = self._publish_update
@@ -120,25 +121,21 @@ class DashboardNode(KioskLifecycleNode):
         self._diag_sub = self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, INBOX_QOS)
         self._discovery_timer = self.create_timer(float(self.cfg["discovery_period_s"]), self._discover)
         settings = self._dashboard.settings
-        app = create_app(self._dashboard)
-        self._server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
-        self._thread = threading.Thread(target=self._serve, name="dashboard-http", daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        url = f"http://{self.cfg['host']}:{self.cfg['port']}/"
-        self.set_status(OK, f"staff dashboard at {url}", url=url)
-        with contextlib.suppress(SystemExit):  # uvicorn exits when it cannot bind the port
-            self._server.run()
-        if not self._server.started:
-            self._serve_error = (f"staff dashboard could not start on {url}. Fix: free the port or change the "
-                                 "dashboard node's `port` parameter")
+        url = f"http://{settings.host}:{settings.port}/"
+        try:
+            self._server = BackgroundServer(create_app(self._dashboard), settings.host, settings.port).start()
+        except RuntimeError as exc:
+            self._server = None
+            self._serve_error = (f"staff dashboard could not start on {url} ({exc}). Fix: free the port or change "
+                                 "the dashboard node's `port` parameter")
             self.set_status(ERROR, self._serve_error)
+            return
+        self.set_status(OK, f"staff dashboard at {url}", url=url)
 
     def deactivate_core(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=5.0)
+            self._server.stop()
+            self._server = None
         self.destroy_timer(self._discovery_timer)
         self.destroy_subscription(self._diag_sub)
         with self._io_lock:
