@@ -182,6 +182,7 @@ def test_a_citizen_asks_for_staff_on_kiosk2_and_the_acknowledgement_reaches_its_
         expect(page.locator("[data-testid=alert-banner]")).to_contain_text("kiosk2")
         expect(page.locator("body")).to_have_attribute("data-beeps", "1")  # the WebAudio alert sounded
         assert page.locator("body").get_attribute("data-audio-state") == "running"
+        expect(page.locator("#sound")).to_be_hidden()  # no "turn the sound on" button while sound works
         conversation = page.locator("[data-testid=kiosk-card][data-kiosk=kiosk2] [data-testid=conversation]")
         expect(conversation).to_contain_text("cho tôi gặp cán bộ")
         page.screenshot(path=str(ARTIFACTS / "02-escalation-alert.png"), full_page=True)

@@ -156,16 +156,17 @@ class Dashboard:
     def update_escalation(self, escalation_id: str, status: str, staff_name: str, username: str,
                           message_vi: str = "") -> dict[str, Any]:
         """Acknowledge or resolve, tell the kiosk, tell every staff page. ``KeyError`` if unknown."""
+        who = f"{staff_name} ({username})" if staff_name and staff_name != username else username
         try:
-            row = self.records.update_escalation(escalation_id, status, username)
+            row = self.records.update_escalation(escalation_id, status, who)
         except StorageFull:  # tell the kiosk anyway; the stored record follows when space is back
             row = self.live.escalation(escalation_id)
             if row is None:
                 raise
             now = time.time()
-            row.update(status=status, **({"acknowledged_unix_s": row["acknowledged_unix_s"] or now,
-                                          "acknowledged_by": row["acknowledged_by"] or username}),
-                       **({"resolved_unix_s": now, "resolved_by": username} if status == "resolved" else {}))
+            row.update(status=status, acknowledged_unix_s=row["acknowledged_unix_s"] or now,
+                       acknowledged_by=row["acknowledged_by"] or who,
+                       **({"resolved_unix_s": now, "resolved_by": who} if status == "resolved" else {}))
             self._report_storage()
         template = ACK_MESSAGE if status == "acknowledged" else RESOLVED_MESSAGE
         update = EscalationUpdate(escalation_id=escalation_id, session_id=row["session_id"], status=status,
