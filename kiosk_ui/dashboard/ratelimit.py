@@ -20,6 +20,7 @@ class LoginLimiter:
         self.window_s = window_s
         self._max_keys = max_keys
         self._failures: dict[str, deque[float]] = {}
+        self._refusals_logged: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def _recent(self, key: str, now: float) -> deque[float]:
@@ -42,6 +43,18 @@ class LoginLimiter:
                 if len(times) >= limit:
                     wait = max(wait, self.window_s - (now - times[-limit]))
             return wait
+
+    def first_refusal(self, username: str, address: str) -> bool:
+        """True once per window for a refused account/address pair (so refusals cannot flood the audit log)."""
+        now = time.monotonic()
+        key = f"{username}|{address}"
+        with self._lock:
+            if now - self._refusals_logged.get(key, -1e9) < self.window_s:
+                return False
+            if len(self._refusals_logged) >= self._max_keys:
+                self._refusals_logged.clear()
+            self._refusals_logged[key] = now
+            return True
 
     def failed(self, username: str, address: str) -> None:
         now = time.monotonic()

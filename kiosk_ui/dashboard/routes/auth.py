@@ -72,7 +72,8 @@ def login(body: LoginRequest, request: Request, response: Response,
     limiter = request.app.state.login_limiter
     wait = limiter.retry_after_s(username, address)
     if wait > 0:
-        dashboard.audit.log(username, "login_refused_rate_limit", address=address)
+        if limiter.first_refusal(username, address):
+            dashboard.audit.log(username, "login_refused_rate_limit", address=address)
         raise HTTPException(429, f"Đăng nhập sai quá nhiều lần; thử lại sau {wait:.0f} giây. / "
                                  f"too many failed logins; retry in {wait:.0f} s.",
                             headers={"Retry-After": str(max(1, round(wait)))})
