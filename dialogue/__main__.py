@@ -1,4 +1,4 @@
-"""Command line: ``python -m dialogue {ask,address,train,validate,gen-asr-data} ...``.
+"""Command line: ``python -m dialogue {ask,address,train,validate,save-record,add-example,gen-asr-data} ...``.
 
 Examples::
 
@@ -7,6 +7,14 @@ Examples::
     python -m dialogue address "phường 12 quận 6 tp hcm" --json
     python -m dialogue train --seed 13
     python -m dialogue validate
+    python -m dialogue validate --json --candidate /tmp/dang_ky_khai_sinh.yaml   # errors with field and line
+    python -m dialogue save-record /tmp/dang_ky_khai_sinh.yaml --backup-dir var/kb_history --json
+    python -m dialogue add-example dang_ky_khai_sinh "con tôi mới đẻ thì làm giấy gì" --backup-dir var/kb_history
+    python -m dialogue train --progress          # JSON lines: {"stage": ..., "progress": 0..1}
+
+With ``--json``, ``validate``, ``save-record`` and ``add-example`` print one object
+``{"ok", "errors": [{"file", "field", "reason", "line", "in_candidate"}], ...}``; the exit code is
+0 when ok, 1 on validation errors, 3 when the record changed since ``--expect-sha256``.
 """
 
 from __future__ import annotations
@@ -93,21 +101,72 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from dialogue.train import DEFAULT_OUT_DIR, train
 
     kb_dir = args.kb_dir or Path(__file__).resolve().parent / "kb"
+    if args.progress:  # for the staff dashboard: JSON lines
+        def progress(stage: str, fraction: float) -> None:
+            _print_json({"stage": stage, "progress": round(fraction, 3)})
+            sys.stdout.flush()
+    else:  # a progress bar on a terminal (silent when the output is not one: CI, logs)
+        from tqdm import tqdm
+
+        bar = tqdm(total=100, desc="training the dialogue model", unit="%", disable=None, leave=False)
+
+        def progress(stage: str, fraction: float) -> None:
+            bar.set_postfix_str(stage)
+            bar.update(round(fraction * 100) - bar.n)
     try:
-        report = train(kb_dir, args.out or DEFAULT_OUT_DIR, seed=args.seed, quiet=args.quiet)
+        report = train(kb_dir, args.out or DEFAULT_OUT_DIR, seed=args.seed, quiet=args.quiet, progress=progress)
     except KbInvalidError as exc:
         for err in exc.errors:
             print(err, file=sys.stderr)
         print("error: training stopped; fix the knowledge base errors above.", file=sys.stderr)
+        if args.progress:
+            _print_json({"stage": "failed", "progress": 1.0, "errors": [str(e) for e in exc.errors[:20]]})
         return 1
-    if not args.quiet:
+    if args.progress:
+        _print_json({"stage": "done", "progress": 1.0, "report": report})
+    elif not args.quiet:
         _print_json(report)
     return 0
 
 
+def _edit_exit(result) -> int:
+    if result.conflict:
+        return 3
+    return 0 if result.ok else 1
+
+
+def _print_edit(result, as_json: bool) -> int:
+    if as_json:
+        _print_json(result.as_dict())
+    else:
+        for err in result.errors:
+            where = f" (line {err.line})" if err.line else ""
+            print(f"{err.file}: {err.field}{where}: {err.reason}")
+        if result.ok:
+            print(f"OK{': saved ' + result.saved if result.saved else ''}")
+    return _edit_exit(result)
+
+
+def _candidate_id(path: Path) -> str:
+    return path.name.removesuffix(".yaml").removesuffix(".yml")
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from dialogue.kb import DEFAULT_KB_DIR, validate_kb
+    from dialogue.kb_edit import EditResult, FieldError, validate_candidate
 
+    if args.candidate is not None:
+        text = args.candidate.read_text(encoding="utf-8")
+        return _print_edit(validate_candidate(args.kb_dir, _candidate_id(args.candidate), text, args.center),
+                           args.json)
+    if args.json:
+        errors = validate_kb(args.kb_dir, args.center)
+        result = EditResult(not errors, [FieldError(e.file, e.field, e.reason) for e in errors])
+        if result.ok:
+            from dialogue.kb import load_knowledge_base
+
+            result.procedures = len(load_knowledge_base(args.kb_dir, args.center).procedures)
+        return _print_edit(result, True)
     errors = validate_kb(args.kb_dir, args.center)
     for err in errors:
         print(err)
@@ -119,6 +178,22 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     kb = load_knowledge_base(args.kb_dir, args.center)
     print(f"OK: {len(kb.procedures)} procedures valid")
     return 0
+
+
+def _cmd_save_record(args: argparse.Namespace) -> int:
+    from dialogue.kb_edit import save_record
+
+    text = args.file.read_text(encoding="utf-8")
+    result = save_record(args.kb_dir, args.record_id or _candidate_id(args.file), text, args.backup_dir,
+                         args.center, args.expect_sha256)
+    return _print_edit(result, args.json)
+
+
+def _cmd_add_example(args: argparse.Namespace) -> int:
+    from dialogue.kb_edit import add_example
+
+    return _print_edit(add_example(args.kb_dir, args.procedure_id, args.question, args.backup_dir, args.center),
+                       args.json)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -144,12 +219,35 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--out", type=Path, default=None, help="output folder (default: models/dialogue)")
     p.add_argument("--kb-dir", type=Path, default=None, help="KB root (default: dialogue/kb)")
+    p.add_argument("--progress", action="store_true", help="print JSON lines {stage, progress} while training")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("validate", help="check the knowledge base; one line per error")
     p.add_argument("--kb-dir", type=Path, default=None, help="default: dialogue/kb/procedures")
     p.add_argument("--center", type=Path, default=None, help="default: config/center.yaml")
+    p.add_argument("--candidate", type=Path, default=None,
+                   help="a record file <id>.yaml to check as if it replaced that record (nothing is written)")
+    p.add_argument("--json", action="store_true", help="print one JSON object with file, field, reason, line")
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("save-record", help="validate a record file and save it into the KB atomically")
+    p.add_argument("file", type=Path, help="the new text of the record (its name <id>.yaml names the record)")
+    p.add_argument("--record-id", default=None, help="record id when the file name is not <id>.yaml")
+    p.add_argument("--backup-dir", type=Path, required=True, help="the previous version is kept in <dir>/<id>/")
+    p.add_argument("--expect-sha256", default=None, help="refuse (exit 3) if the record changed since then")
+    p.add_argument("--kb-dir", type=Path, default=None, help="KB root or procedures folder")
+    p.add_argument("--center", type=Path, default=None, help="default: config/center.yaml")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_save_record)
+
+    p = sub.add_parser("add-example", help="add a question as an example of a procedure (validated, atomic)")
+    p.add_argument("procedure_id")
+    p.add_argument("question")
+    p.add_argument("--backup-dir", type=Path, required=True, help="the previous version is kept in <dir>/<id>/")
+    p.add_argument("--kb-dir", type=Path, default=None, help="KB root or procedures folder")
+    p.add_argument("--center", type=Path, default=None, help="default: config/center.yaml")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_add_example)
 
     p = sub.add_parser("gen-asr-data", help="generate ASR transcripts for training (dialogue.asr_data)", add_help=False)
     p.set_defaults(func=None)

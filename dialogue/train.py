@@ -18,12 +18,12 @@ import random
 import shutil
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import yaml
-from tqdm import tqdm
 
 from dialogue.augment import augment
 from dialogue.model import META_FILE, MODEL_FILE, OUT_OF_SCOPE, prepare_text
@@ -328,19 +328,21 @@ def train(
     *,
     strict: bool = True,
     options: TrainOptions | None = None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> dict:
     """Build ``out_dir/dialogue.onnx`` + ``meta.json``; return a report dict.
+
+    ``progress(stage, fraction)`` is called as training moves on (for a progress bar).
 
     ``kb_dir`` is the KB root (``dialogue/kb``) or its ``procedures`` folder. With ``strict`` the
     KB must pass validation (:func:`dialogue.kb.load_knowledge_base`). On any error nothing in
     ``out_dir`` is touched, so the last good model stays.
     """
     opts = options or TrainOptions()
+    report_progress = progress or (lambda stage, fraction: None)
     t0 = time.perf_counter()
-    # progress on a terminal (silent when the output is not one: CI, logs): the five steps below
-    bar = tqdm(total=5, desc="training the dialogue model", unit="step", disable=None, leave=False)
+    report_progress("reading the knowledge base", 0.02)
     sources, counts = load_training_sources(Path(kb_dir), strict=strict)
-    bar.update()
     labels_all = sorted({s.label for s in sources})
 
     # 1) calibration model on a group split, threshold chosen on the held-out part
@@ -351,8 +353,9 @@ def train(
     fit_src = [s for s in sources if s.group not in held_groups]
     held_src = [s for s in sources if s.group in held_groups]
     fit_x, fit_y = build_dataset(fit_src, seed, opts)
+    report_progress("calibration model", 0.1)
     cal_pipe = _fit(fit_x, fit_y, opts)
-    bar.update()
+    report_progress("calibrating the out-of-scope threshold", 0.45)
     # Calibrate on lightly varied held-out text (the sentence, without diacritics, a few variants):
     # the full augmentation is harsher than real questions and would push the threshold to 0.
     held_opts = TrainOptions(**{**vars(opts), "variants_per_example": opts.calibration_variants})
@@ -370,15 +373,15 @@ def train(
         asr_x = [prepare_text(s.text) for s in held_asr]
         calib_voice = _calibrate(cal_pipe.predict_proba(asr_x), cal_classes, [s.label for s in held_asr],  # type: ignore[attr-defined]
                                  n_oos / max(1, len(held_asr) - n_oos))
-    bar.update()
     if not quiet:
         log.info("calibration: typed %s, recognized speech %s", calib, calib_voice)
 
     # 2) final model on everything
     x, y = build_dataset(sources, seed, opts)
+    report_progress("final model", 0.5)
     pipe = _fit(x, y, opts)
-    bar.update()
     classes = [str(c) for c in pipe.classes_]  # type: ignore[attr-defined]
+    report_progress("exporting to ONNX", 0.9)
     onnx_bytes = _to_onnx(pipe)
     data_hash = _data_hash(sources, seed, opts)
     meta = {
@@ -396,12 +399,11 @@ def train(
         "options": vars(opts),
         "text_preparation": "dialogue.model.prepare_text",
     }
+    report_progress("writing the model", 0.97)
     _write_atomically(
         Path(out_dir),
         {MODEL_FILE: onnx_bytes, META_FILE: json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8")},
     )
-    bar.update()
-    bar.close()
     report = {
         **{k: meta[k] for k in ("oos_threshold", "oos_threshold_speech", "training_data_sha256", "model_sha256",
                                 "n_sources")},

@@ -3,7 +3,9 @@
 Arguments: namespace, params_file, log_level, respawn, kiosk_root (folder that relative paths in
 the parameter file resolve against: models/, dialogue/kb/, var/), profile (which use: kiosk,
 speech, perception, sim, center; speech.launch.py, perception.launch.py, sim.launch.py and
-center.launch.py are this file with that profile). Every node is a lifecycle node that
+center.launch.py are this file with that profile), use_ui, and use_dashboard / dashboard_namespace:
+the staff dashboard is one per center, so only one kiosk's launch starts it (``use_dashboard:=false``
+for the others; or launch it alone with dashboard.launch.py). Every node is a lifecycle node that
 configures and activates itself (parameter `autostart`). The pip-installed setup, which has no
 `ros2 launch`, starts the same nodes with the same files through `kiosk_bringup --profile P`
 (scripts/run_kiosk.sh); tests/test_launch.py keeps the two in step.
@@ -30,7 +32,9 @@ KIOSK_NODES = [
     ("dialogue", "dialogue_node", ["config/kiosk.yaml"]),
     ("tts", "tts_node", ["config/kiosk.yaml"]),
     ("ui", "ui_node", ["config/kiosk.yaml"]),
+    ("dashboard", "dashboard_node", ["config/kiosk.yaml"]),
 ]
+PER_CENTER = {"dashboard"}  # one per center, in its own namespace
 # (node name, executable, parameter files) run once per center, not per kiosk
 CENTER_NODES = [
     ("fleet_bridge", "fleet_bridge_node", ["config/kiosk.yaml"]),
@@ -43,6 +47,7 @@ PROFILES = {
     "perception": {"nodes": [], "params_files": []},  # + camera, engagement (issue 9)
     "sim": {"nodes": "KIOSK_NODES", "params_files": ["config/sim.yaml"]},
     "center": {"nodes": "CENTER_NODES", "params_files": []},
+    "dashboard": {"nodes": ["dashboard"], "params_files": []},
 }
 
 
@@ -62,12 +67,13 @@ def _nodes(context, *args, **kwargs) -> list:
     params += [os.path.join(SHARE, f) for f in PROFILES.get(profile, {}).get("params_files", [])]
     respawn = LaunchConfiguration("respawn").perform(context) == "true"
     use_ui = LaunchConfiguration("use_ui").perform(context) == "true"
+    use_dashboard = LaunchConfiguration("use_dashboard").perform(context) == "true"
     return [
         Node(
             package="kiosk_robot",
             executable=executable,
             name=name,
-            namespace=LaunchConfiguration("namespace"),
+            namespace=LaunchConfiguration("dashboard_namespace" if name in PER_CENTER else "namespace"),
             parameters=params,
             arguments=["--ros-args", "--log-level", LaunchConfiguration("log_level")],
             respawn=respawn,
@@ -75,7 +81,7 @@ def _nodes(context, *args, **kwargs) -> list:
             output="screen",
         )
         for name, executable, _files in profile_nodes(profile)
-        if use_ui or name != "ui"
+        if (use_ui or name != "ui") and (use_dashboard or name != "dashboard")
     ]
 
 
@@ -93,6 +99,9 @@ def generate_launch_description() -> LaunchDescription:
             "kiosk_root", default_value=os.getcwd(), description="folder with models/, dialogue/kb/, var/"
         ),
         DeclareLaunchArgument("use_ui", default_value="true", description="serve the kiosk page"),
+        DeclareLaunchArgument("use_dashboard", default_value="true",
+                              description="start the center's staff dashboard (false on every kiosk but one)"),
+        DeclareLaunchArgument("dashboard_namespace", default_value="center", description="namespace of the dashboard"),
         DeclareLaunchArgument("profile", default_value="kiosk", description="which use: " + ", ".join(PROFILES)),
     ]
     return LaunchDescription(

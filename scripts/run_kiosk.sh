@@ -8,4 +8,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
 mkdir -p "$ROOT/var/sim_mic" "$ROOT/var/tts_out"
 echo "[kiosk] page: http://127.0.0.1:8080/   speak: copy a 16 kHz WAV into var/sim_mic/   stop: Ctrl-C" >&2
+echo "[kiosk] staff dashboard: http://127.0.0.1:8090/ (first account: .venv/bin/python -m kiosk_ui.dashboard create-admin;" \
+  "other kiosks of the center: --no-dashboard)" >&2
 exec "$ROOT/.venv/bin/kiosk_bringup" --root "$ROOT" "$@"

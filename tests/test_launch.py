@@ -97,6 +97,18 @@ def test_parameter_file_has_a_section_for_every_node_and_only_declared_parameter
         assert not unknown, f"{name}: parameters in config/kiosk.yaml that the node does not declare: {unknown}"
 
 
+def test_the_dashboard_is_one_per_center_and_the_bringup_puts_it_in_the_center_namespace():
+    from kiosk_robot.bringup import Supervisor
+
+    spec = next(s for s in KIOSK_NODES if s.name == "dashboard")
+    assert profile_nodes("dashboard") == (spec,)
+    assert spec.per_center and not any(s.per_center for s in KIOSK_NODES if s.name != "dashboard")
+    assert _launch_constant("PER_CENTER") == {"dashboard"}
+    supervisor = Supervisor((spec,), REPO, namespace="kiosk2", center_namespace="center1")
+    cmd = supervisor.command(spec)
+    assert "__ns:=/center1" in cmd and "__ns:=/kiosk2" not in cmd
+
+
 def test_package_installs_launch_and_config():
     assert (PACKAGE / "launch" / "kiosk.launch.py").resolve() == (REPO / "launch" / "kiosk.launch.py").resolve()
     assert (PACKAGE / "config" / "kiosk.yaml").resolve() == (REPO / "config" / "kiosk.yaml").resolve()

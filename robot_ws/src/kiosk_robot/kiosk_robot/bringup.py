@@ -7,7 +7,11 @@ delay), and on Ctrl-C / SIGTERM stops every node cleanly (SIGINT, then SIGTERM, 
 Before it starts anything it checks the parameter files (``kiosk_check_params``): on an error it
 starts nothing and exits with 78 (EX_CONFIG). A node that exits with 78 (a parameter file rcl
 cannot parse) is not restarted until one of its parameter files changes. ``--profile`` picks the
-nodes of one use (kiosk, speech, perception, sim, center), like the launch file of that name.
+nodes of one use (kiosk, speech, perception, sim, center, dashboard), like the launch file of that name.
+
+The staff dashboard is one per center, not per kiosk: it runs in its own namespace
+(``--dashboard-namespace``, default ``center``) and the bringup of every other kiosk of the center
+passes ``--no-dashboard`` (or ``--nodes`` without it).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class NodeSpec:
     name: str
     executable: str
     params_files: tuple[str, ...]
+    per_center: bool = False  # one per center (the dashboard): started in the center's namespace
 
 
 # Keep in step with KIOSK_NODES, CENTER_NODES and PROFILES in launch/kiosk.launch.py
@@ -49,6 +54,7 @@ KIOSK_NODES: tuple[NodeSpec, ...] = (
     NodeSpec("dialogue", "dialogue_node", ("config/kiosk.yaml",)),
     NodeSpec("tts", "tts_node", ("config/kiosk.yaml",)),
     NodeSpec("ui", "ui_node", ("config/kiosk.yaml",)),
+    NodeSpec("dashboard", "dashboard_node", ("config/kiosk.yaml",), per_center=True),
 )
 CENTER_NODES: tuple[NodeSpec, ...] = (
     NodeSpec("fleet_bridge", "fleet_bridge_node", ("config/kiosk.yaml",)),
@@ -63,6 +69,7 @@ PROFILES: dict[str, dict] = {
     "perception": {"nodes": [], "params_files": []},  # + camera, engagement (issue 9)
     "sim": {"nodes": "KIOSK_NODES", "params_files": ["config/sim.yaml"]},
     "center": {"nodes": "CENTER_NODES", "params_files": []},
+    "dashboard": {"nodes": ["dashboard"], "params_files": []},
 }
 
 
@@ -99,9 +106,11 @@ class Supervisor:
         respawn: bool = True,
         respawn_delay_s: float = 2.0,
         max_respawn_delay_s: float = 30.0,
+        center_namespace: str = "center",
     ) -> None:
         self.root = root
         self.namespace = "/" + namespace.strip("/") if namespace.strip("/") else "/"
+        self.center_namespace = "/" + center_namespace.strip("/") if center_namespace.strip("/") else "/"
         self.extra_params_files = extra_params_files
         self.log_level = log_level
         self.respawn = respawn
@@ -133,7 +142,8 @@ class Supervisor:
                 f"node executable '{executable}' not found. Fix: run scripts/setup.sh "
                 "(installs robot_ws/src/kiosk_robot into .venv)"
             )
-        cmd = [str(executable), "--ros-args", "-r", f"__node:={spec.name}", "-r", f"__ns:={self.namespace}"]
+        namespace = self.center_namespace if spec.per_center else self.namespace
+        cmd = [str(executable), "--ros-args", "-r", f"__node:={spec.name}", "-r", f"__ns:={namespace}"]
         for params in self.params_files(spec):
             if not Path(params).is_file():
                 raise FileNotFoundError(f"parameter file '{params}' not found")
@@ -224,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only check the parameter files, start nothing")
     parser.add_argument("--skip-check", action="store_true",
                         help="start without checking the parameter files first (to test the nodes' own checks)")
+    parser.add_argument("--no-dashboard", action="store_true",
+                        help="do not start the staff dashboard (one per center: only one kiosk's bringup starts it)")
+    parser.add_argument("--dashboard-namespace", default="center", help="namespace of the center's dashboard")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[kiosk_bringup] %(message)s")
 
@@ -233,13 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown node(s) {sorted(unknown)} in profile {args.profile}; "
                      f"known: {[s.name for s in available]}")
-    nodes = tuple(s for s in available if not wanted or s.name in wanted)
+    nodes = tuple(s for s in available if (not wanted or s.name in wanted)
+                  and not (args.no_dashboard and s.per_center))
     if not nodes:
         parser.error(f"profile '{args.profile}' has no nodes in this build")
     profile_files = tuple(args.root.resolve() / f for f in PROFILES[args.profile]["params_files"])
     supervisor = Supervisor(nodes, args.root.resolve(), args.namespace,
                             (*profile_files, *(p.resolve() for p in args.params_file)), args.log_level,
-                            respawn=not args.no_respawn)
+                            respawn=not args.no_respawn, center_namespace=args.dashboard_namespace)
     if args.check or not args.skip_check:
         code = supervisor.check_params()
         if code != 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from std_msgs.msg import String
+from std_srvs.srv import Trigger
 
 from dialogue import DialogueEngine, DialogueUnavailable
 from dialogue.catalog import build_catalog
@@ -66,6 +67,8 @@ class DialogueNode(KioskLifecycleNode):
             raise ConfigureError(str(exc)) from exc
         self._visits = VisitTracker(idle_timeout_s=self.cfg["idle_reset_s"])
         self.set_status(OK, "dialogue model and knowledge base loaded")
+        self.update_values(procedures=len(self._engine.kb.procedures),
+                           model_sha256=str(self._engine.model.meta.get("model_sha256", ""))[:12])
 
     def activate_core(self) -> None:
         self._reply_pub = self.create_publisher(String, "dialogue/reply", RELIABLE_QOS)
@@ -79,6 +82,8 @@ class DialogueNode(KioskLifecycleNode):
             self.create_subscription(String, "ui/input", self._on_input, RELIABLE_QOS),
             self.create_subscription(String, "perception/visitor", self._on_visitor, RELIABLE_QOS),
         ]
+        # ~/reload (std_srvs/Trigger): re-read the KB and model now, e.g. after the dashboard retrained
+        self._reload_srv = self.create_service(Trigger, "~/reload", self._on_reload_request)
         self._dialogue_timers = [self.create_timer(1.0, lambda: self._publish_sessions(self._visits.tick()))]
         if self.cfg["reload_period_s"] > 0:
             self._dialogue_timers.append(self.create_timer(self.cfg["reload_period_s"], self._reload))
@@ -93,16 +98,30 @@ class DialogueNode(KioskLifecycleNode):
         self.destroy_publisher(self._escalation_pub)
         self.destroy_publisher(self._session_pub)
         self.destroy_publisher(self._catalog_pub)
+        self.destroy_service(self._reload_srv)
 
     def cleanup_core(self) -> None:
         self._engine = None
 
-    def _reload(self) -> None:
+    def _reload(self) -> bool:
         if not self._engine.reload():
             self.set_status(WARN, "knowledge base or model has an error; keeping the last good one "
                             "(run: python -m dialogue validate)")
-            return
+            return False
+        self.set_status(OK, "dialogue model and knowledge base loaded")
+        self.update_values(procedures=len(self._engine.kb.procedures),
+                           model_sha256=str(self._engine.model.meta.get("model_sha256", ""))[:12],
+                           reloaded_unix_s=f"{time.time():.0f}")
         self._publish_catalog()
+        return True
+
+    def _on_reload_request(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        response.success = self._reload()
+        response.message = (f"reloaded: {len(self._engine.kb.procedures)} procedures, model "
+                             f"{str(self._engine.model.meta.get('model_sha256', ''))[:12]}"
+                             if response.success else
+                             "reload failed; keeping the last good knowledge base and model (see diagnostics)")
+        return response
 
     def _publish_catalog(self) -> None:
         """The touchscreen's catalog (latched), again whenever the KB or the center facts change."""

@@ -136,20 +136,24 @@ class Kiosk:
     """The kiosk started by its own bringup, with test parameters layered over config/kiosk.yaml."""
 
     def __init__(self, tmp: Path, namespace: str, nodes: str = "", overrides: dict | None = None,
-                 extra_args: tuple[str, ...] | list[str] = (), params_suffix: str = "") -> None:
+                 extra_args: tuple[str, ...] | list[str] = (), params_suffix: str = "",
+                 dashboard: bool = False, dashboard_namespace: str = "center") -> None:
+        """``dashboard``: also start the center's dashboard (it is also started when ``nodes`` names it)."""
         self.tmp = tmp
         self.namespace = namespace
         self.mic_dir = tmp / "sim_mic"
         self.tts_dir = tmp / "tts_out"
         self.mic_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
+        self.dashboard_port = free_port()
         params = {
             "microphone": {"source": "wav", "wav_path": str(self.mic_dir), "wav_speed": 2.0},
             "tts": {"speaker": {"mode": "wav", "wav_dir": str(self.tts_dir)}},
             "ui": {"port": self.port},
+            "dashboard": {"port": self.dashboard_port, "storage": {"db_path": str(tmp / "dashboard.db")},
+                          "kb": {"history_dir": str(tmp / "kb_history")}},
         }
-        for node, values in (overrides or {}).items():
-            params.setdefault(node, {}).update(values)
+        _merge(params, overrides or {})
         self.params_file = tmp / "test_params.yaml"
         self.params_text = yaml.safe_dump(
             {f"/**/{node}": {"ros__parameters": values} for node, values in params.items()}, allow_unicode=True)
@@ -158,7 +162,9 @@ class Kiosk:
                "--params-file", str(self.params_file), "--log-level", "info"]
         if nodes:
             cmd += ["--nodes", nodes]
-        cmd += list(extra_args)
+        if not dashboard and "dashboard" not in nodes.split(","):
+            cmd.append("--no-dashboard")
+        cmd += ["--dashboard-namespace", dashboard_namespace, *extra_args]
         self.log_path = tmp / "bringup.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(cmd, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT,
@@ -167,6 +173,10 @@ class Kiosk:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://127.0.0.1:{self.dashboard_port}"
 
     def speak(self, text: str, name: str) -> Path:
         """Say a sentence into the simulated microphone."""
@@ -196,6 +206,16 @@ class Kiosk:
                 self.process.wait()
         self._log.close()
         return self.process.returncode
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    """Merge nested parameter dicts (``extra`` wins)."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
 
 
 def node_active(recorder: TopicRecorder, namespace: str, area_node: str) -> bool:

@@ -5,7 +5,7 @@ declares them; ``on_configure`` reads them and builds the node's core object (a 
 leaves the node up, reports ERROR in diagnostics with the reason and retries); ``on_activate``
 creates topics; ``on_deactivate``/``on_cleanup``/``on_shutdown`` undo that. Each node publishes
 ``diagnostic_msgs/DiagnosticArray`` on ``/diagnostics`` at 1 Hz with a hierarchical name
-(``<namespace>/<area>/<node>``) and its lifecycle state.
+(``<namespace>/<area>/<node>``), its lifecycle state and the host's CPU/RAM (``host_metrics``).
 
 With ``autostart`` true (the default) a node drives itself through configure → activate, so
 the same executables work under ``ros2 launch`` and under the project's bringup.
@@ -37,6 +37,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from kiosk_protocol import ProtocolError, decode
 
+from .host_metrics import HostMetrics
 from .params import (
     COMMON_PARAMS,
     CONFIG_ERROR_EXIT,
@@ -117,6 +118,7 @@ class KioskLifecycleNode(LifecycleNode):
         self._level, self._message, self._values = WARN, "starting", {}
         self._state_label = "unconfigured"
         self.hardware_id = self.get_fully_qualified_name()
+        self._host_metrics = HostMetrics()  # host CPU/RAM in every status, for the staff dashboard
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE_QOS)
         self._diag_timer = self.create_timer(self.valid_value("diagnostics_period_s"), self.publish_diagnostics)
         self._retry_timer = None
@@ -164,9 +166,11 @@ class KioskLifecycleNode(LifecycleNode):
             changed = (level, message) != (self._level, self._message)
             self._level, self._message = level, message
             self._values.update({k: str(v) for k, v in values.items()})
-        if changed and level >= WARN:
-            log = self.get_logger().error if level == ERROR else self.get_logger().warning
-            log(message)
+        # one call site per severity: rclpy refuses a call site whose severity changes (ValueError)
+        if changed and level == ERROR:
+            self.get_logger().error(message)
+        elif changed and level >= WARN:
+            self.get_logger().warning(message)
 
     def decode_or_warn(self, data: str, kind: type, what: str):
         """Parse a kiosk_protocol payload; on a malformed one report WARN and return None."""
@@ -188,6 +192,7 @@ class KioskLifecycleNode(LifecycleNode):
         with self._status_lock:
             level, message, values = self._level, self._message, dict(self._values)
         values["lifecycle_state"] = self._state_label
+        values.update(self._host_metrics.sample())
         status = DiagnosticStatus(
             level=level,
             name=self.diagnostics_name(),

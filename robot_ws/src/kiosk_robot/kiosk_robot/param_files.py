@@ -266,8 +266,8 @@ def check_files(files: Sequence[Path], nodes: dict[str, NodeInfo], namespace: st
                                             f"default {value_text(param.default)}"))
                     continue
                 merged[name][entry.name] = entry
-            if (any(w in entry.name.lower() for w in _SECRET_WORDS) and entry.value not in ("", [])
-                    and _inside(entry.file, repo_root)):
+            if (any(w in entry.name.lower() for w in _SECRET_WORDS) and isinstance(entry.value, str)
+                    and entry.value and _inside(entry.file, repo_root)):  # a number is a rule, not a secret
                 problems.append(Problem(file, entry.line, pattern, entry.name,
                                         "a secret is set in a file inside the repository",
                                         "keep secrets in a file outside the repo (e.g. /etc/kiosk-robot/) "
