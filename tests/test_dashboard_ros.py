@@ -174,7 +174,10 @@ def test_staff_logs_in_and_sees_both_kiosks_health(center, browser):
 def test_a_citizen_asks_for_staff_on_kiosk2_and_the_acknowledgement_reaches_its_page(center, browser):
     page = browser_login(browser, center.dashboard.dashboard_url, "lan", STAFF_PASSWORD)
     kiosk2_page, kiosk1_page = PageEvents(center.kiosks["kiosk2"].url), PageEvents(center.kiosks["kiosk1"].url)
+    kiosk2_screen = browser.new_context(viewport={"width": 1080, "height": 1920}).new_page()  # the citizen's screen
     try:
+        kiosk2_screen.goto(center.kiosks["kiosk2"].url + "/")
+        kiosk2_screen.wait_for_selector("body[data-connected=true][data-catalog]", state="attached", timeout=15000)
         ask(center.kiosks["kiosk2"], "cho tôi gặp cán bộ")
         card = page.locator("[data-testid=escalation][data-kiosk=kiosk2]")
         expect(card).to_be_visible(timeout=10000)
@@ -194,13 +197,18 @@ def test_a_citizen_asks_for_staff_on_kiosk2_and_the_acknowledgement_reaches_its_
         update = kiosk2_page.of_kind("escalation_update")[0]
         assert update["escalation_id"] == escalation_id and update["status"] == "acknowledged"
         assert update["staff_name"] == "Chị Lan" and "đang đến" in update["message_vi"]
+        expect(kiosk2_screen.get_by_test_id("staff-ack")).to_contain_text("Chị Lan", timeout=10000)
+        kiosk2_screen.screenshot(path=str(ARTIFACTS / "03b-kiosk2-screen-acknowledged.png"))
         page.screenshot(path=str(ARTIFACTS / "03-escalation-acknowledged.png"), full_page=True)
         assert not kiosk1_page.of_kind("escalation_update"), "kiosk 1 got kiosk 2's acknowledgement"
         card.locator("[data-testid=resolve]").click()
         expect(card).to_have_count(0)
         center.recorder.wait_for(lambda: any(e["status"] == "resolved" for e in kiosk2_page.of_kind(
             "escalation_update")), 10, "the resolved update on kiosk 2's page")
+        resolved = next(e for e in kiosk2_page.of_kind("escalation_update") if e["status"] == "resolved")
+        expect(kiosk2_screen.get_by_test_id("staff-ack")).to_have_text(resolved["message_vi"], timeout=10000)
     finally:
+        kiosk2_screen.context.close()
         kiosk2_page.close()
         kiosk1_page.close()
         page.context.close()

@@ -208,3 +208,16 @@ def test_settings_refuse_bad_values():
         DashboardSettings(conversation_retention_days=0)
     assert DashboardSettings().host == "127.0.0.1"
     assert DashboardSettings().db_path == Path("var/dashboard/dashboard.db")
+
+
+def test_a_visits_first_line_may_arrive_before_its_start_event():
+    from kiosk_ui.dashboard.live import LiveState
+
+    live = LiveState()
+    live.session("k", "old", True, 1.0)
+    live.add_line("k", {"id": "a", "session_id": "new", "text": "cho tôi gặp cán bộ"})
+    live.session("k", "new", True, 2.0)  # the start event came second
+    assert [line["id"] for line in live.snapshot()["kiosks"][0]["conversation"]["lines"]] == ["a"]
+    live.session("k", "new", False, 3.0)
+    live.add_line("k", {"id": "late", "session_id": "new", "text": "x"})  # a late line of the ended visit
+    assert live.snapshot()["kiosks"][0]["conversation"]["lines"] == []

@@ -61,6 +61,7 @@ class KioskLive:
     session_started_unix_s: float | None = None
     lines: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=_MAX_LINES))
     escalations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ended_sessions: deque[str] = field(default_factory=lambda: deque(maxlen=64))
 
     def health(self, now: float, stale_after_s: float) -> dict[str, Any]:
         nodes = []
@@ -142,18 +143,27 @@ class LiveState:
         with self._lock:
             live = self._kiosk(kiosk)
             if started:
-                if live.session_id != session_id:
+                if live.session_id != session_id:  # keep the new visit's lines that arrived before its start
+                    kept = [line for line in live.lines if line.get("session_id") == session_id]
                     live.lines.clear()
+                    live.lines.extend(kept)
                 live.session_id, live.session_started_unix_s = session_id, unix_s
-            elif live.session_id in (session_id, ""):
-                live.session_id, live.session_started_unix_s = "", None
-                live.lines.clear()
+            else:
+                live.ended_sessions.append(session_id)
+                if live.session_id in (session_id, ""):
+                    live.session_id, live.session_started_unix_s = "", None
+                    live.lines.clear()
 
     def add_line(self, kiosk: str, line: dict[str, Any]) -> None:
         with self._lock:
             live = self._kiosk(kiosk)
-            if line.get("session_id") and live.session_id and line["session_id"] != live.session_id:
+            session_id = line.get("session_id") or ""
+            if session_id in live.ended_sessions:
                 return  # a late line of a visit that already ended
+            if session_id and session_id != live.session_id:
+                # topics are not ordered with each other: a new visit's line can come before its start
+                live.lines.clear()
+                live.session_id, live.session_started_unix_s = session_id, line.get("unix_s")
             if any(old.get("id") == line.get("id") for old in live.lines):
                 return
             live.lines.append(line)

@@ -187,14 +187,28 @@
       case "kiosk_health":
         kiosk(event.health.kiosk).health = event.health;
         break;
-      case "turn": {
-        const c = kiosk(event.kiosk).conversation;
+      case "turn": { // topics are not ordered with each other: a visit's line may come before its start
+        const k = kiosk(event.kiosk);
+        const sid = event.line.session_id || "";
+        k.ended = k.ended || new Set();
+        if (sid && k.ended.has(sid)) break; // a late line of a visit that already ended
+        if (sid && sid !== k.conversation.session_id) k.conversation = { session_id: sid, lines: [] };
+        const c = k.conversation;
         if (!c.lines.some((l) => l.id === event.line.id)) c.lines.push(event.line);
         break;
       }
-      case "visit": {
+      case "visit": { // the same rules as the server's LiveState.session
         const k = kiosk(event.kiosk);
-        k.conversation = { session_id: event.event === "started" ? event.session_id : "", lines: [] };
+        k.ended = k.ended || new Set();
+        if (event.event === "started") {
+          if (k.conversation.session_id !== event.session_id) {
+            const kept = k.conversation.lines.filter((l) => l.session_id === event.session_id);
+            k.conversation = { session_id: event.session_id, lines: kept };
+          }
+        } else {
+          k.ended.add(event.session_id);
+          if (["", event.session_id].includes(k.conversation.session_id)) k.conversation = { session_id: "", lines: [] };
+        }
         break;
       }
       case "escalation_state":

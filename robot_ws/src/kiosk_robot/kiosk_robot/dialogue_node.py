@@ -89,7 +89,8 @@ class DialogueNode(KioskLifecycleNode):
             self._dialogue_timers.append(self.create_timer(self.cfg["reload_period_s"], self._reload))
 
     def deactivate_core(self) -> None:
-        self._publish_sessions(self._visits.end("shutdown"))
+        if self.context.ok():  # after Ctrl-C the context is gone: the latched topic simply ends with us
+            self._publish_sessions(self._visits.end("shutdown"))
         for sub in self._subs:
             self.destroy_subscription(sub)
         for timer in self._dialogue_timers:
