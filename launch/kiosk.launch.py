@@ -29,7 +29,12 @@ KIOSK_NODES = [
     ("dialogue", "dialogue_node", ["config/kiosk.yaml"]),
     ("tts", "tts_node", ["config/kiosk.yaml"]),
     ("ui", "ui_node", ["config/kiosk.yaml"]),
+    ("perception", "perception_node", ["config/kiosk.yaml"]),
+    ("motion", "motion_node", ["config/kiosk.yaml"]),
+    ("base", "base_node", ["config/kiosk.yaml"]),
 ]
+# processes hosting several nodes keep their nodes' own names (camera + engagement share frames)
+COMPOSED = {"perception": ["camera", "engagement"]}
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -50,19 +55,23 @@ def generate_launch_description() -> LaunchDescription:
             "kiosk_root", default_value=os.getcwd(), description="folder with models/, dialogue/kb/, var/"
         ),
         DeclareLaunchArgument("use_ui", default_value="true", description="serve the kiosk page"),
+        DeclareLaunchArgument("use_presence", default_value="true",
+                              description="camera/engagement, motion and base nodes (false: no camera, no motion)"),
     ]
     nodes = [
         Node(
             package="kiosk_robot",
             executable=executable,
-            name=name,
+            name=None if name in COMPOSED else name,
             namespace=namespace,
             parameters=[params_file],
             arguments=["--ros-args", "--log-level", log_level],
             respawn=PythonExpression(["'", respawn, "' == 'true'"]),
             respawn_delay=2.0,
             output="screen",
-            condition=IfCondition(LaunchConfiguration("use_ui")) if name == "ui" else None,
+            condition=IfCondition(LaunchConfiguration("use_ui")) if name == "ui"
+            else IfCondition(LaunchConfiguration("use_presence")) if name in ("perception", "motion", "base")
+            else None,
         )
         for name, executable, _files in KIOSK_NODES
     ]

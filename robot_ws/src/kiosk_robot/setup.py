@@ -3,7 +3,7 @@ from glob import glob
 from setuptools import find_packages, setup
 
 PACKAGE = "kiosk_robot"
-NODES = ("microphone", "asr", "dialogue", "tts", "ui")
+NODES = ("microphone", "asr", "dialogue", "tts", "ui", "perception", "motion", "base")
 
 setup(
     name=PACKAGE,

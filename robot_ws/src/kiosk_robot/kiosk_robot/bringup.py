@@ -26,11 +26,16 @@ log = logging.getLogger("kiosk_bringup")
 
 @dataclass(frozen=True)
 class NodeSpec:
-    """A node: its name, console executable and parameter files (relative to the repo root)."""
+    """A node process: its name, console executable and parameter files (relative to the repo root).
+
+    ``hosts`` names the nodes of a process that runs several (their own names are kept: no
+    ``__node`` remapping); empty for the usual one-node process named ``name``.
+    """
 
     name: str
     executable: str
     params_files: tuple[str, ...]
+    hosts: tuple[str, ...] = ()
 
 
 # Keep in step with KIOSK_NODES in launch/kiosk.launch.py (tests/test_launch.py checks it).
@@ -40,6 +45,9 @@ KIOSK_NODES: tuple[NodeSpec, ...] = (
     NodeSpec("dialogue", "dialogue_node", ("config/kiosk.yaml",)),
     NodeSpec("tts", "tts_node", ("config/kiosk.yaml",)),
     NodeSpec("ui", "ui_node", ("config/kiosk.yaml",)),
+    NodeSpec("perception", "perception_node", ("config/kiosk.yaml",), hosts=("camera", "engagement")),
+    NodeSpec("motion", "motion_node", ("config/kiosk.yaml",)),
+    NodeSpec("base", "base_node", ("config/kiosk.yaml",)),
 )
 
 
@@ -84,7 +92,8 @@ class Supervisor:
                 f"node executable '{executable}' not found. Fix: run scripts/setup.sh "
                 "(installs robot_ws/src/kiosk_robot into .venv)"
             )
-        cmd = [str(executable), "--ros-args", "-r", f"__node:={spec.name}", "-r", f"__ns:={self.namespace}"]
+        rename = [] if spec.hosts else ["-r", f"__node:={spec.name}"]
+        cmd = [str(executable), "--ros-args", *rename, "-r", f"__ns:={self.namespace}"]
         for params in (*(self.root / p for p in spec.params_files), *self.extra_params_files):
             if not Path(params).is_file():
                 raise FileNotFoundError(f"parameter file '{params}' not found")

@@ -13,6 +13,7 @@ the same executables work under ``ros2 launch`` and under the project's bringup.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import rclpy
+import rclpy.executors
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.executors import ExternalShutdownException
@@ -40,8 +42,10 @@ __all__ = [
     "KioskLifecycleNode",
     "Param",
     "Worker",
+    "publish_if_alive",
     "resolve_path",
     "run_node",
+    "run_nodes",
 ]
 
 OK, WARN, ERROR, STALE = (
@@ -78,6 +82,12 @@ class Param:
 
 def positive(value: Any) -> str | None:
     return None if value > 0 else "must be > 0"
+
+
+def publish_if_alive(publisher, msg) -> None:
+    """Publish during deactivation/shutdown: after Ctrl-C the context may already be gone."""
+    with contextlib.suppress(Exception):  # RCLError once the context is invalid: nobody to tell then
+        publisher.publish(msg)
 
 
 def resolve_path(value: str) -> Path:
@@ -241,17 +251,26 @@ class KioskLifecycleNode(LifecycleNode):
 
 def run_node(node_class: type[KioskLifecycleNode], args: list[str] | None = None) -> None:
     """Standard main: spin until Ctrl-C or an external shutdown, then clean up."""
+    run_nodes([node_class], args)
+
+
+def run_nodes(factories: Sequence[Callable[[], KioskLifecycleNode]], args: list[str] | None = None) -> None:
+    """Main for one process hosting one or more nodes (e.g. camera + engagement sharing frames)."""
     rclpy.init(args=args)
-    node = node_class()
+    nodes = [factory() for factory in factories]
+    executor = rclpy.executors.MultiThreadedExecutor() if len(nodes) > 1 else rclpy.executors.SingleThreadedExecutor()
+    for node in nodes:
+        executor.add_node(node)
     try:
-        rclpy.spin(node)
+        executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         try:  # a second Ctrl-C during cleanup must not leave a traceback behind
-            if node._state_label in ("active", "inactive"):
-                node.on_shutdown(None)
-            node.destroy_node()
+            for node in nodes:
+                if node._state_label in ("active", "inactive"):
+                    node.on_shutdown(None)
+                node.destroy_node()
             rclpy.try_shutdown()
         except KeyboardInterrupt:
             pass
