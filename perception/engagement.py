@@ -50,7 +50,7 @@ class EngagementOptions:
 
     max_distance_m: float = 3.5
     head_fov_deg: float = 60.0
-    bearing_fov_deg: float = 35.0
+    bearing_fov_deg: float = 50.0
     threshold: float = 0.5
     window_s: float = 2.0
     min_fill: float = 0.5  # decide once the person has been seen for this fraction of the window

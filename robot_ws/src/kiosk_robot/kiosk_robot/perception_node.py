@@ -203,7 +203,7 @@ class EngagementNode(KioskLifecycleNode):
         Param("engagement.max_distance_m", 3.5, "beyond this distance a person is never engaged", "m", positive),
         Param("engagement.head_fov_deg", 60.0, "head yaw cone of 'looking at the kiosk' (ROS4HRI field_of_view)",
               "deg", positive),
-        Param("engagement.bearing_fov_deg", 35.0, "off-axis cone of 'standing in front of the kiosk'", "deg",
+        Param("engagement.bearing_fov_deg", 50.0, "off-axis cone of 'standing in front of the kiosk'", "deg",
               positive),
         Param("engagement.threshold", 0.5, "engagement score that counts as a positive sample", "0-1", _fraction),
         Param("engagement.window_s", 2.0, "observation window (ROS4HRI: 10 s)", "s", positive),
