@@ -50,6 +50,7 @@ class BaseNode(KioskLifecycleNode):
         super().__init__("base")
         self._driver = None
         self._stopped_by_watchdog = False
+        self._rejected = 0
 
     def configure_core(self) -> None:
         cfg = self.cfg
@@ -89,8 +90,9 @@ class BaseNode(KioskLifecycleNode):
         extra = (msg.linear.y, msg.linear.z, msg.angular.x, msg.angular.y)
         if not (math.isfinite(v) and math.isfinite(w) and all(math.isfinite(x) for x in extra)):
             self._driver.stop()
-            self._watchdog.last_s = None
-            self.set_status(WARN, f"rejected a non-finite cmd_vel (linear.x={v}, angular.z={w}): stopped")
+            self._rejected += 1
+            self.set_status(WARN, f"rejected a non-finite cmd_vel (linear.x={v}, angular.z={w}): stopped",
+                            rejected_commands=self._rejected)
             return
         cfg = self.cfg
         v = max(-cfg["max_linear_mps"], min(cfg["max_linear_mps"], v))
