@@ -155,8 +155,8 @@ class BargeIn(_Base):
     """The citizen spoke over the kiosk: the tts node stops playback."""
 
     kind: Literal["barge_in"] = "barge_in"
-    speech_start_unix_s: float
-    detected_unix_s: float
+    speech_start_unix_s: float  # the first speech frame, on the microphone stream's clock
+    detected_unix_s: float  # when the microphone node decided (wall clock)
     probability: float = Field(default=0.0, ge=0.0, le=1.0)
     erle_db: float = 0.0  # how much of the kiosk's echo the canceller removed
 

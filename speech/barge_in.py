@@ -28,7 +28,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BargeInDetected", "BargeInOptions", "EchoCanceller", "GatedVad", "PlaybackReference", "SimulatedEcho"]
+__all__ = [
+    "BargeInDetected",
+    "BargeInOptions",
+    "EchoCanceller",
+    "GatedVad",
+    "PlaybackReference",
+    "SimulatedEcho",
+    "StreamClock",
+]
 
 SAMPLE_RATE_HZ = 16000
 FRAME_SAMPLES = 512
@@ -306,6 +314,30 @@ class GatedVad:
             self.gated_frames += 1
             return 0.0
         return prob
+
+
+class StreamClock:
+    """A steady wall clock for the microphone stream: anchor + samples so far.
+
+    Blocks reach the node with jitter (scheduling, catch-up bursts, a simulated source that delivers
+    silence eight blocks at a time), but the echo reference must be aligned with the stream itself,
+    continuously. The anchor is taken from the first block's arrival and re-taken only when the
+    stream drifts from the wall clock by more than ``resync_s`` (a paused or restarted source).
+    """
+
+    def __init__(self, resync_s: float = 0.3) -> None:
+        self.resync_s = resync_s
+        self._samples = 0
+        self._anchor: float | None = None
+        self.resyncs = 0
+
+    def block_end(self, now_unix_s: float, samples: int) -> float:
+        self._samples += samples
+        stream_s = self._samples / SAMPLE_RATE_HZ
+        if self._anchor is None or abs(now_unix_s - (self._anchor + stream_s)) > self.resync_s:
+            self.resyncs += self._anchor is not None
+            self._anchor = now_unix_s - stream_s
+        return self._anchor + stream_s
 
 
 class SimulatedEcho:

@@ -9,7 +9,7 @@ from std_msgs.msg import Bool, String
 
 from kiosk_protocol import BargeIn, Playback, Utterance, encode
 from speech.audio_in import AudioSourceError, MicrophoneUnavailable, PyAudioSource, WavFolderSource
-from speech.barge_in import BargeInOptions, EchoCanceller, GatedVad, PlaybackReference, SimulatedEcho
+from speech.barge_in import BargeInOptions, EchoCanceller, GatedVad, PlaybackReference, SimulatedEcho, StreamClock
 from speech.vad import SAMPLE_RATE_HZ, SileroVad, SpeechStarted, VadOptions, VadSegmenter
 
 from .lifecycle_base import (
@@ -68,6 +68,7 @@ class MicrophoneNode(KioskLifecycleNode):
         self._utterances = 0
         self._barge_in: GatedVad | None = None
         self._barge_ins = 0
+        self._echo_report_s = 0.0
 
     def configure_core(self) -> None:
         cfg = self.cfg
@@ -101,6 +102,7 @@ class MicrophoneNode(KioskLifecycleNode):
                                      min_speech_ms=cfg["barge_in.min_speech_ms"],
                                      echo_margin_db=cfg["barge_in.echo_margin_db"], tail_ms=cfg["barge_in.tail_ms"])
             self._reference = PlaybackReference()
+            self._stream_clock = StreamClock()
             self._canceller = EchoCanceller(self._reference, partitions=max(1, cfg["barge_in.echo_filter_ms"] // 32))
             self._sim_echo = (SimulatedEcho(self._reference, cfg["barge_in.sim_echo_gain"],
                                             cfg["barge_in.sim_echo_delay_ms"])
@@ -179,10 +181,12 @@ class MicrophoneNode(KioskLifecycleNode):
             for block in blocks:
                 if not self._running.is_set():
                     return
-                if self._barge_in is not None:
-                    block = self._cancel_echo(block, simulated)
                 # the block ends "now": stream time → wall time for the events it completes
-                offset_s = time.time() - (self._segmenter.received_s + len(block) / SAMPLE_RATE_HZ)
+                end_s = time.time()
+                if self._barge_in is not None:
+                    end_s = self._stream_clock.block_end(end_s, len(block))  # steady, for the echo reference
+                    block = self._cancel_echo(block, simulated, end_s)
+                offset_s = end_s - (self._segmenter.received_s + len(block) / SAMPLE_RATE_HZ)
                 if self._barge_in is not None:
                     self._barge_in.set_stream_offset(offset_s)
                 elif self._robot_speaking and self.cfg["mute_while_robot_speaking"]:
@@ -198,16 +202,22 @@ class MicrophoneNode(KioskLifecycleNode):
         except AudioSourceError as exc:
             self.set_status(ERROR, str(exc))
 
-    def _cancel_echo(self, block, simulated: bool):
+    def _cancel_echo(self, block, simulated: bool, end_s: float):
         """Barge-in path: (simulated echo) → echo canceller; the segmenter then sees the citizen only."""
         now = time.time()
         if simulated and self._sim_echo is not None:
-            block = self._sim_echo.mix(block, now)
-        return self._canceller.process(block, now)
+            block = self._sim_echo.mix(block, end_s)
+        cleaned = self._canceller.process(block, end_s)
+        if now - self._echo_report_s > 1.0:
+            self._echo_report_s = now
+            self.update_values(echo_erle_db=f"{self._canceller.erle_db:.1f}",
+                               echo_canceller_ready=self._canceller.converged,
+                               gated_frames=self._barge_in.gated_frames)
+        return cleaned
 
     def _publish_barge_ins(self) -> None:
         for detected in self._barge_in.pop_events():
-            msg = BargeIn(speech_start_unix_s=detected.speech_start_unix_s, detected_unix_s=detected.detected_unix_s,
+            msg = BargeIn(speech_start_unix_s=detected.speech_start_unix_s, detected_unix_s=time.time(),
                           probability=min(1.0, detected.probability), erle_db=detected.erle_db)
             self._barge_in_pub.publish(String(data=encode(msg)))
             self.get_logger().info(f"barge-in: the visitor spoke over the kiosk (echo removed {msg.erle_db:.0f} dB)")

@@ -161,10 +161,10 @@ class TtsNode(KioskLifecycleNode):
             for chunk in chunks:
                 if self._interrupt.is_set():
                     break
-                self._publish_playback(reply.reply_id, chunk)
-                self._speaker.play(chunk)
                 if first_audio is None:
                     first_audio = time.time()
+                self._publish_playback(reply.reply_id, chunk)
+                self._speaker.play(chunk)
                 sentences += 1
                 audio_s += len(chunk.samples) / chunk.sample_rate_hz
                 synth_s += chunk.synth_s
