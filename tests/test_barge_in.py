@@ -66,7 +66,7 @@ def test_the_kiosk_ignores_its_own_voice_and_a_citizen_can_interrupt(tmp_path, r
         answer = recorder.wait_for(lambda: next((r for r in recorder.get("dialogue/reply")
                                                  if r["in_reply_to"] == transcript["utterance_id"]), None), 30,
                                    "an answer to the citizen")
-        assert answer["source"] == "voice"
+        assert answer["source"] == "voice" and answer["procedure_id"] == "dang_ky_ket_hon", answer
         print(f"barge-in: detected {barge_in['detected_unix_s'] - barge_in['speech_start_unix_s']:.3f} s after the "
               f"speech began, playback stopped {stop_latency_s:.3f} s after it; echo removed {barge_in['erle_db']:.0f} "
               f"dB; heard {transcript['text']!r} → {answer['intent']}")
