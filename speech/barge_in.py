@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,6 +148,7 @@ class EchoCanceller:
         self.freeze = False  # set while a citizen is known to speak
         self._mic_power = 0.0
         self._error_power = 0.0
+        self._leaks: deque[float] = deque(maxlen=64)  # residual/microphone on the last echo-only blocks (≈ 2 s)
         self._blocks_out = 0
         self._stats: dict[int, tuple[float, float, bool]] = {}  # block index → (mic rms, residual rms, playing)
 
@@ -156,12 +158,21 @@ class EchoCanceller:
 
     @property
     def converged(self) -> bool:
-        """Trusted once it has adapted on ``warmup_blocks`` echo blocks and removes ``min_erle_db``."""
-        return self.adapted_blocks >= self.warmup_blocks and self.erle_db >= self.min_erle_db
+        """Trusted once it has adapted on ``warmup_blocks`` echo blocks and even its worst recent
+        leakage is ``min_erle_db`` below the echo."""
+        return self.adapted_blocks >= self.warmup_blocks and self.leakage <= 10 ** (-self.min_erle_db / 20)
+
+    @property
+    def leakage(self) -> float:
+        """How much of the echo gets through, as a high percentile (90 %) of residual/microphone level
+        on recent echo-only blocks: the worst the kiosk's own voice leaks, not the average."""
+        if len(self._leaks) < 8:
+            return 1.0
+        return float(np.percentile(self._leaks, 90))
 
     def leftover_rms(self, mic_rms: float) -> float:
         """The echo expected to remain in a block whose microphone level is ``mic_rms``."""
-        return max(mic_rms * 10 ** (-min(max(0.0, self.erle_db), 30.0) / 20), _SILENT_RMS * 10)
+        return max(mic_rms * max(self.leakage, 10 ** (-30 / 20)), _SILENT_RMS * 10)
 
     @property
     def erle_db(self) -> float:
@@ -219,6 +230,8 @@ class EchoCanceller:
                 self._weights[p] = np.fft.rfft(taps)
             if not double_talk:  # the echo-only blocks measure how much echo is removed
                 self.adapted_blocks += 1
+                if _rms(mic) > _SILENT_RMS * 30:  # loud enough to measure the leak
+                    self._leaks.append(error_rms / _rms(mic))
                 self._mic_power = 0.95 * self._mic_power + 0.05 * _rms(mic) ** 2
                 self._error_power = 0.95 * self._error_power + 0.05 * error_rms ** 2
         return error.astype(np.float32), True
@@ -285,9 +298,7 @@ class GatedVad:
     def _gating(self, end_s: float) -> bool:
         if self._fired:
             return False
-        tail = self.options.tail_ms / 1000.0
-        return (self._speaking or end_s - self._speaking_ended_s <= tail
-                or self.canceller.reference.playing(end_s - FRAME_S - tail, end_s))
+        return self._speaking or end_s - self._speaking_ended_s <= self.options.tail_ms / 1000.0
 
     def __call__(self, frame: np.ndarray) -> float:
         self._frames += 1

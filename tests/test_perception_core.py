@@ -4,6 +4,7 @@ engagement (REP-155 levels) and attention, and whole scenes composed from scikit
 from __future__ import annotations
 
 import math
+import time
 
 import cv2
 import numpy as np
@@ -129,6 +130,13 @@ def test_unavailable_sources_explain_the_fix(tmp_path):
         OpenCvSource("device", "/dev/video99", CaptureOptions()).open()
     with pytest.raises(CameraUnavailable, match="unknown scenario"):
         make_source("generated:nothing", CaptureOptions())
+
+
+def test_an_unreachable_network_stream_fails_quickly_with_the_fix():
+    started = time.monotonic()
+    with pytest.raises(CameraUnavailable, match="cannot open camera url"):  # nothing listens on port 9
+        make_source("rtsp://127.0.0.1:9/stream", CaptureOptions(open_timeout_s=1.0)).open()
+    assert time.monotonic() - started < 10.0
 
 
 def test_video_file_source_conforms_loops_and_reports_its_end(tmp_path):

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import wave
 
+import cv2
+import numpy as np
 import pytest
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
+from sensor_msgs.msg import CompressedImage
 from std_msgs.msg import String, UInt8
 
 from perception.scene import Keyframe, Scene, VisitorPath, scenario, write_video
@@ -39,6 +43,8 @@ def _start(tmp_path, recorder_factory, namespace: str, nodes: str, names: tuple[
     recorder.subscribe("cmd_vel", Twist, lambda m: m.angular.z)
     recorder.subscribe("odom", Odometry, yaw)
     recorder.subscribe("humans/persons/tracked", String, lambda m: m.data)
+    recorder.subscribe("camera/preview/compressed", CompressedImage, lambda m: (time.monotonic(), bytes(m.data)),
+                       best_effort=True)
     recorder.wait_for(lambda: all(node_active(recorder, namespace, n) for n in names), 120, f"{names} active")
     return kiosk, recorder
 
@@ -96,6 +102,7 @@ def test_visit_from_a_video_greets_turns_and_ends_the_session(tmp_path, recorder
         assert max(abs(w) for w in recorder.get("cmd_vel")) <= 0.6 + 1e-9
         engaged_events = [e for e in recorder.get("perception/visitor") if e["event"] == "engaged"]
         assert len(engaged_events) == 1
+        assert recorder.get("camera/preview/compressed") == [], "frames leave the process only with the preview on"
     finally:
         assert kiosk.stop() == 0, kiosk.log_tail()
 
@@ -140,15 +147,27 @@ def test_generated_frames_two_visitors_rep155_topics_and_the_nearer_wins(tmp_pat
     ns = "presence_two"
     kiosk, recorder = _start(tmp_path, recorder_factory, ns, "perception", ("perception/camera",
                                                                             "perception/engagement"),
-                             {"source": "generated:two_visitors", "loop": False})
+                             {"source": "generated:two_visitors", "loop": False,
+                              "preview": {"enabled": True, "rate_hz": 2.0}})
     try:
         engaged = recorder.wait_for(lambda: next((e for e in recorder.get("perception/visitor")
-                                                  if e["event"] == "engaged"), None), 30, "an engaged visitor")
-        assert engaged["distance_m"] < 1.1 and engaged["bearing_rad"] < 0, engaged  # the nearer, on the right
+                                                  if e["event"] == "engaged" and e["distance_m"] < 1.1), None), 30,
+                                    "the nearer visitor engaged")
+        assert engaged["bearing_rad"] < 0, engaged  # the nearer one stands on the right
+        events = recorder.get("perception/visitor")
+        before = [e for e in events[:events.index(engaged)] if e["event"] != "update"]
+        if before:  # the farther one engaged first (slow machine): it lost the kiosk's attention to the nearer
+            assert [e["event"] for e in before] == ["engaged", "left"], before
         recorder.wait_for(lambda: any(len(eval_ids(t)) == 2 for t in recorder.get("humans/persons/tracked")), 10,
                           "two tracked persons")
         recorder.wait_for(lambda: _diag(recorder, ns, "perception/engagement")["values"].get("attended")
                           == engaged["person_id"], 5, "diagnostics naming the attended person")
+        previews = recorder.wait_for(lambda: recorder.get("camera/preview/compressed")[-3:]
+                                     if len(recorder.get("camera/preview/compressed")) >= 3 else None, 10,
+                                     "a technician's low-rate preview")
+        image = cv2.imdecode(np.frombuffer(previews[-1][1], np.uint8), cv2.IMREAD_COLOR)
+        assert image.shape == (240, 320, 3)
+        assert previews[-1][0] - previews[0][0] > 0.7, "at most 2 Hz"
     finally:
         assert kiosk.stop() == 0, kiosk.log_tail()
 

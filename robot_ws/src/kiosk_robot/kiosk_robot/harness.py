@@ -103,11 +103,13 @@ class TopicRecorder:
                                                  if isinstance(status.level, bytes) else int(status.level),
                                                  "message": status.message, "values": values}
 
-    def subscribe(self, topic: str, msg_type, convert: Callable, latched: bool = False) -> None:
+    def subscribe(self, topic: str, msg_type, convert: Callable, latched: bool = False,
+                  best_effort: bool = False) -> None:
         """Also record ``topic`` (any message type), each message through ``convert``."""
         from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
-        qos = QoSProfile(depth=1 if latched else 200, reliability=ReliabilityPolicy.RELIABLE,
+        reliability = ReliabilityPolicy.BEST_EFFORT if best_effort else ReliabilityPolicy.RELIABLE
+        qos = QoSProfile(depth=1 if latched else 200, reliability=reliability,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE)
 
         def record(msg) -> None:

@@ -136,7 +136,10 @@ class MicrophoneNode(KioskLifecycleNode):
 
     def _on_robot(self, msg: Bool) -> None:
         if self._barge_in is not None:
-            self._barge_in.set_robot_speaking(bool(msg.data), time.time())
+            now = time.time()
+            if not msg.data:
+                self._reference.cut(now)  # playback ended or was stopped: nothing more will sound
+            self._barge_in.set_robot_speaking(bool(msg.data), now)
         elif msg.data and not self._robot_speaking and self.cfg["mute_while_robot_speaking"]:
             self._segmenter.reset()
         self._robot_speaking = bool(msg.data)

@@ -163,7 +163,8 @@ class TtsNode(KioskLifecycleNode):
                     break
                 if first_audio is None:
                     first_audio = time.time()
-                self._publish_playback(reply.reply_id, chunk)
+                if self._plays_in_real_time():
+                    self._publish_playback(reply.reply_id, chunk)
                 self._speaker.play(chunk)
                 sentences += 1
                 audio_s += len(chunk.samples) / chunk.sample_rate_hz
@@ -191,6 +192,10 @@ class TtsNode(KioskLifecycleNode):
         self.update_values(last_rtf=f"{synth_s / max(audio_s, 1e-3):.3f}",
                            last_time_to_first_audio_s=f"{(first_audio or done) - started:.3f}",
                            interrupted_by_barge_in=self._interrupted)
+
+    def _plays_in_real_time(self) -> bool:
+        """A device, or the simulated speaker in real time: only then is there an echo to cancel."""
+        return not isinstance(self._speaker, WavFileSpeaker) or self._speaker.realtime
 
     def _publish_playback(self, reply_id: str, chunk) -> None:
         """The echo reference for the microphone: this sentence at 16 kHz, starting now."""
