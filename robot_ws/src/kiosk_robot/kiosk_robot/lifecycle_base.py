@@ -24,6 +24,7 @@ from typing import Any
 
 import rclpy
 import rclpy.executors
+import rclpy.signals
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.executors import ExternalShutdownException
@@ -251,14 +252,34 @@ class KioskLifecycleNode(LifecycleNode):
 
 def run_node(node_class: type[KioskLifecycleNode], args: list[str] | None = None) -> None:
     """Standard main: spin until Ctrl-C or an external shutdown, then clean up."""
-    run_nodes([node_class], args)
+    rclpy.init(args=args)
+    node = node_class()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:
+        if rclpy.ok():
+            raise  # a real error; during Ctrl-C a message being taken may fail instead
+    finally:
+        try:  # a second Ctrl-C during cleanup must not leave a traceback behind
+            if node._state_label in ("active", "inactive"):
+                node.on_shutdown(None)
+            node.destroy_node()
+            rclpy.try_shutdown()
+        except KeyboardInterrupt:
+            pass
 
 
 def run_nodes(factories: Sequence[Callable[[], KioskLifecycleNode]], args: list[str] | None = None) -> None:
-    """Main for one process hosting one or more nodes (e.g. camera + engagement sharing frames)."""
-    rclpy.init(args=args)
+    """Main for one process hosting several nodes (e.g. camera + engagement sharing frames).
+
+    Ctrl-C is handled here rather than by rclpy, so the multi-threaded executor's callbacks finish
+    before the nodes clean up and the context ends.
+    """
+    rclpy.init(args=args, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
     nodes = [factory() for factory in factories]
-    executor = rclpy.executors.MultiThreadedExecutor() if len(nodes) > 1 else rclpy.executors.SingleThreadedExecutor()
+    executor = rclpy.executors.MultiThreadedExecutor()
     for node in nodes:
         executor.add_node(node)
     try:
@@ -267,6 +288,7 @@ def run_nodes(factories: Sequence[Callable[[], KioskLifecycleNode]], args: list[
         pass
     finally:
         try:  # a second Ctrl-C during cleanup must not leave a traceback behind
+            executor.shutdown(timeout_sec=2.0)
             for node in nodes:
                 if node._state_label in ("active", "inactive"):
                     node.on_shutdown(None)
