@@ -20,14 +20,22 @@ dialogue/session (latched)     session              dialogue → ui, dashboard, 
 dialogue/catalog (latched)     catalog              dialogue → ui
 dashboard/escalation_update    escalation_update    dashboard → ui (the kiosk's screen)
 perception/visitor             visitor_event        engagement → dialogue, motion, ui
+humans/persons/tracked         ids_list             engagement → anyone (REP-155 IdsList)
 speech/spoken                  spoken               tts → ui, benchmarks
+speech/playback                playback             tts → microphone (echo reference)
+audio/barge_in                 barge_in             microphone → tts (stop playback)
 =============================  ===================  ===============================================
 
 States use ``std_msgs/Bool``: ``audio/speaking`` (a visitor is talking),
 ``speech/robot_speaking`` (latched; the kiosk is talking) and ``ui/push_to_talk`` (ui → microphone:
 the page's microphone button is held; the microphone listens even while the kiosk talks and ends
 the utterance on release). The page shows that button only while the microphone node's
-diagnostics report a real device (``source: device``).
+diagnostics report a real device (``source: device``). Engagement levels per person are
+``std_msgs/UInt8`` on ``humans/persons/<id>/engagement_status`` with hri_msgs/EngagementLevel's
+constants (0 UNKNOWN … 4 DISENGAGING); hri_msgs is not installable here.
+
+Added for presence and barge-in (issue 9, all backward compatible): :class:`IdsList`,
+:class:`Playback`, :class:`BargeIn`, and ``Spoken.interrupted`` / ``Spoken.interrupted_unix_s``.
 
 **Visits.** The dialogue node owns the kiosk's current visit (one screen, one visitor at a time):
 it opens a session (a fresh ``session_id``) when a visitor becomes engaged or, without a camera,
@@ -62,13 +70,16 @@ from kiosk_protocol.text import nfc
 
 __all__ = [
     "SCHEMA_VERSION",
+    "BargeIn",
     "Candidate",
     "Catalog",
     "CatalogCategory",
     "CatalogProcedure",
     "Escalation",
     "EscalationUpdate",
+    "IdsList",
     "Message",
+    "Playback",
     "ProtocolError",
     "Rating",
     "Reply",
@@ -101,19 +112,14 @@ class _Base(BaseModel):
     schema_version: int = SCHEMA_VERSION
 
 
-class Utterance(_Base):
-    """One cut utterance: 16 kHz mono signed 16-bit PCM, base64 encoded."""
+class _Pcm(_Base):
+    """Mono signed 16-bit PCM, base64 encoded."""
 
-    kind: Literal["utterance"] = "utterance"
-    utterance_id: str = Field(default_factory=new_id)
     sample_rate_hz: int = 16000
     pcm_s16le_b64: str
-    start_unix_s: float
-    end_of_speech_unix_s: float
-    source: str = "microphone"
 
     @classmethod
-    def from_samples(cls, samples: np.ndarray, **fields: Any) -> Utterance:
+    def from_samples(cls, samples: np.ndarray, **fields: Any):
         """Build from float32 samples in [-1, 1] or int16 samples."""
         if samples.dtype != np.int16:
             samples = (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
@@ -127,6 +133,43 @@ class Utterance(_Base):
     @property
     def duration_s(self) -> float:
         return len(base64.b64decode(self.pcm_s16le_b64)) / 2 / self.sample_rate_hz
+
+
+class Utterance(_Pcm):
+    """One cut utterance: 16 kHz mono signed 16-bit PCM, base64 encoded."""
+
+    kind: Literal["utterance"] = "utterance"
+    utterance_id: str = Field(default_factory=new_id)
+    start_unix_s: float
+    end_of_speech_unix_s: float
+    source: str = "microphone"
+
+
+class Playback(_Pcm):
+    """A piece of the kiosk's own voice as it starts playing (one sentence, 16 kHz): the echo
+    reference that lets the microphone tell the citizen's voice from the kiosk's."""
+
+    kind: Literal["playback"] = "playback"
+    reply_id: str
+    start_unix_s: float
+
+
+class BargeIn(_Base):
+    """The citizen spoke over the kiosk: the tts node stops playback."""
+
+    kind: Literal["barge_in"] = "barge_in"
+    speech_start_unix_s: float  # the first speech frame, on the microphone stream's clock
+    detected_unix_s: float  # when the microphone node decided (wall clock)
+    probability: float = Field(default=0.0, ge=0.0, le=1.0)
+    erle_db: float = 0.0  # how much of the kiosk's echo the canceller removed
+
+
+class IdsList(_Base):
+    """REP-155 ``hri_msgs/IdsList`` (``humans/persons/tracked``) as JSON: the tracked person ids."""
+
+    kind: Literal["ids_list"] = "ids_list"
+    ids: list[str] = Field(default_factory=list)
+    unix_s: float = Field(default_factory=time.time)
 
 
 class Transcript(_Base):
@@ -327,6 +370,8 @@ class Spoken(_Base):
     done_unix_s: float
     end_of_speech_unix_s: float | None = None
     wav_paths: list[str] = Field(default_factory=list)
+    interrupted: bool = False  # stopped by a barge-in
+    interrupted_unix_s: float | None = None
 
 
 Message = Annotated[
@@ -340,7 +385,10 @@ Message = Annotated[
     | SessionEvent
     | VisitorEvent
     | Catalog
-    | Spoken,
+    | Spoken
+    | Playback
+    | BargeIn
+    | IdsList,
     Field(discriminator="kind"),
 ]
 _ADAPTER: TypeAdapter[Message] = TypeAdapter(Message)

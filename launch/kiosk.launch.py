@@ -33,7 +33,13 @@ KIOSK_NODES = [
     ("tts", "tts_node", ["config/kiosk.yaml"]),
     ("ui", "ui_node", ["config/kiosk.yaml"]),
     ("dashboard", "dashboard_node", ["config/kiosk.yaml"]),
+    ("perception", "perception_node", ["config/kiosk.yaml"]),
+    ("motion", "motion_node", ["config/kiosk.yaml"]),
+    ("base", "base_node", ["config/kiosk.yaml"]),
 ]
+# processes hosting several nodes keep their nodes' own names (camera + engagement share frames)
+COMPOSED = {"perception": ["camera", "engagement"]}
+PRESENCE = {"perception", "motion", "base"}
 PER_CENTER = {"dashboard"}  # one per center, in its own namespace
 # (node name, executable, parameter files) run once per center, not per kiosk
 CENTER_NODES = [
@@ -44,7 +50,7 @@ CENTER_NODES = [
 PROFILES = {
     "kiosk": {"nodes": "KIOSK_NODES", "params_files": []},
     "speech": {"nodes": ["microphone", "asr", "dialogue", "tts"], "params_files": []},
-    "perception": {"nodes": [], "params_files": []},  # + camera, engagement (issue 9)
+    "perception": {"nodes": ["perception", "motion", "base"], "params_files": []},  # the robot's presence
     "sim": {"nodes": "KIOSK_NODES", "params_files": ["config/sim.yaml"]},
     "center": {"nodes": "CENTER_NODES", "params_files": []},
     "dashboard": {"nodes": ["dashboard"], "params_files": []},
@@ -68,11 +74,12 @@ def _nodes(context, *args, **kwargs) -> list:
     respawn = LaunchConfiguration("respawn").perform(context) == "true"
     use_ui = LaunchConfiguration("use_ui").perform(context) == "true"
     use_dashboard = LaunchConfiguration("use_dashboard").perform(context) == "true"
+    use_presence = LaunchConfiguration("use_presence").perform(context) == "true"
     return [
         Node(
             package="kiosk_robot",
             executable=executable,
-            name=name,
+            name=None if name in COMPOSED else name,
             namespace=LaunchConfiguration("dashboard_namespace" if name in PER_CENTER else "namespace"),
             parameters=params,
             arguments=["--ros-args", "--log-level", LaunchConfiguration("log_level")],
@@ -82,6 +89,7 @@ def _nodes(context, *args, **kwargs) -> list:
         )
         for name, executable, _files in profile_nodes(profile)
         if (use_ui or name != "ui") and (use_dashboard or name != "dashboard")
+        and (use_presence or name not in PRESENCE)
     ]
 
 
@@ -102,6 +110,8 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("use_dashboard", default_value="true",
                               description="start the center's staff dashboard (false on every kiosk but one)"),
         DeclareLaunchArgument("dashboard_namespace", default_value="center", description="namespace of the dashboard"),
+        DeclareLaunchArgument("use_presence", default_value="true",
+                              description="camera/engagement, motion and base nodes (false: no camera, no motion)"),
         DeclareLaunchArgument("profile", default_value="kiosk", description="which use: " + ", ".join(PROFILES)),
     ]
     return LaunchDescription(

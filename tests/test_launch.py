@@ -30,6 +30,14 @@ def _launch_nodes(name: str = "KIOSK_NODES") -> list[tuple[str, str, list[str]]]
     return [tuple(item) for item in _launch_constant(name)]
 
 
+def _launch_composed() -> dict[str, list[str]]:
+    tree = ast.parse((REPO / "launch" / "kiosk.launch.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "COMPOSED" for t in node.targets):
+            return ast.literal_eval(node.value)
+    return {}
+
+
 def _entry_points() -> dict[str, str]:
     source = (PACKAGE / "setup.py").read_text()
     nodes = ast.literal_eval(re.search(r"NODES = (\(.*?\))", source).group(1))
@@ -42,6 +50,7 @@ def _entry_points() -> dict[str, str]:
 def test_launch_file_and_bringup_name_the_same_nodes_and_parameter_files():
     for name, specs in (("KIOSK_NODES", KIOSK_NODES), ("CENTER_NODES", CENTER_NODES)):
         assert _launch_nodes(name) == [(s.name, s.executable, list(s.params_files)) for s in specs], name
+    assert _launch_composed() == {s.name: list(s.hosts) for s in KIOSK_NODES if s.hosts}
 
 
 def test_launch_profiles_and_bringup_profiles_are_the_same():
@@ -80,21 +89,23 @@ def test_every_executable_is_an_entry_point_that_imports():
             assert (REPO / params).is_file(), params
 
 
+def _flatten(d: dict, prefix: str = ""):
+    for key, value in d.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
 def test_parameter_file_has_a_section_for_every_node_and_only_declared_parameters():
     params = yaml.safe_load((REPO / "config" / "kiosk.yaml").read_text())
     infos = node_infos()
-
-    def flatten(d, prefix=""):
-        for key, value in d.items():
-            if isinstance(value, dict):
-                yield from flatten(value, f"{prefix}{key}.")
-            else:
-                yield f"{prefix}{key}"
-
-    for name, _executable, _files in _launch_nodes() + _launch_nodes("CENTER_NODES"):
-        section = params[f"/**/{name}"]["ros__parameters"]
-        unknown = set(flatten(section)) - set(declared_names(infos[name]))
-        assert not unknown, f"{name}: parameters in config/kiosk.yaml that the node does not declare: {unknown}"
+    composed = _launch_composed()
+    for process, _executable, _files in _launch_nodes() + _launch_nodes("CENTER_NODES"):
+        for name in composed.get(process, [process]):
+            section = params[f"/**/{name}"]["ros__parameters"]
+            unknown = set(_flatten(section)) - set(declared_names(infos[name]))
+            assert not unknown, f"{name}: parameters in config/kiosk.yaml that the node does not declare: {unknown}"
 
 
 def test_the_dashboard_is_one_per_center_and_the_bringup_puts_it_in_the_center_namespace():

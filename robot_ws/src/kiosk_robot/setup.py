@@ -3,7 +3,7 @@ from glob import glob
 from setuptools import find_packages, setup
 
 PACKAGE = "kiosk_robot"
-NODES = ("microphone", "asr", "dialogue", "tts", "ui", "dashboard", "fleet_bridge")
+NODES = ("microphone", "asr", "dialogue", "tts", "ui", "dashboard", "fleet_bridge", "perception", "motion", "base")
 # technicians' commands: name → module:function
 TOOLS = {
     "kiosk_bringup": "bringup:main",

@@ -37,12 +37,17 @@ log = logging.getLogger("kiosk_bringup")
 
 @dataclass(frozen=True)
 class NodeSpec:
-    """A node: its name, console executable and parameter files (relative to the repo root)."""
+    """A node process: its name, console executable and parameter files (relative to the repo root).
+
+    ``hosts`` names the nodes of a process that runs several (their own names are kept: no
+    ``__node`` remapping); empty for the usual one-node process named ``name``.
+    """
 
     name: str
     executable: str
     params_files: tuple[str, ...]
     per_center: bool = False  # one per center (the dashboard): started in the center's namespace
+    hosts: tuple[str, ...] = ()  # the node names one process hosts (perception: camera, engagement)
 
 
 # Keep in step with KIOSK_NODES, CENTER_NODES and PROFILES in launch/kiosk.launch.py
@@ -55,6 +60,9 @@ KIOSK_NODES: tuple[NodeSpec, ...] = (
     NodeSpec("tts", "tts_node", ("config/kiosk.yaml",)),
     NodeSpec("ui", "ui_node", ("config/kiosk.yaml",)),
     NodeSpec("dashboard", "dashboard_node", ("config/kiosk.yaml",), per_center=True),
+    NodeSpec("perception", "perception_node", ("config/kiosk.yaml",), hosts=("camera", "engagement")),
+    NodeSpec("motion", "motion_node", ("config/kiosk.yaml",)),
+    NodeSpec("base", "base_node", ("config/kiosk.yaml",)),
 )
 CENTER_NODES: tuple[NodeSpec, ...] = (
     NodeSpec("fleet_bridge", "fleet_bridge_node", ("config/kiosk.yaml",)),
@@ -66,7 +74,7 @@ ALL_NODES = KIOSK_NODES + CENTER_NODES
 PROFILES: dict[str, dict] = {
     "kiosk": {"nodes": "KIOSK_NODES", "params_files": []},
     "speech": {"nodes": ["microphone", "asr", "dialogue", "tts"], "params_files": []},
-    "perception": {"nodes": [], "params_files": []},  # + camera, engagement (issue 9)
+    "perception": {"nodes": ["perception", "motion", "base"], "params_files": []},  # the robot's presence
     "sim": {"nodes": "KIOSK_NODES", "params_files": ["config/sim.yaml"]},
     "center": {"nodes": "CENTER_NODES", "params_files": []},
     "dashboard": {"nodes": ["dashboard"], "params_files": []},
@@ -143,7 +151,8 @@ class Supervisor:
                 "(installs robot_ws/src/kiosk_robot into .venv)"
             )
         namespace = self.center_namespace if spec.per_center else self.namespace
-        cmd = [str(executable), "--ros-args", "-r", f"__node:={spec.name}", "-r", f"__ns:={namespace}"]
+        rename = [] if spec.hosts else ["-r", f"__node:={spec.name}"]
+        cmd = [str(executable), "--ros-args", *rename, "-r", f"__ns:={namespace}"]
         for params in self.params_files(spec):
             if not Path(params).is_file():
                 raise FileNotFoundError(f"parameter file '{params}' not found")

@@ -64,7 +64,7 @@ class TopicRecorder:
         latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
         for topic in ("audio/utterance", "speech/transcript", "dialogue/reply", "dialogue/escalation",
-                      "speech/spoken", "ui/rating", "ui/input"):
+                      "speech/spoken", "ui/rating", "ui/input", "perception/visitor", "audio/barge_in"):
             self.node.create_subscription(String, topic, self._recorder(topic, json.loads), reliable)
         self.node.create_subscription(String, "dialogue/session", self._recorder("dialogue/session", json.loads),
                                       QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE,
@@ -74,6 +74,8 @@ class TopicRecorder:
         self.node.create_subscription(
             Bool, "speech/robot_speaking", self._recorder("speech/robot_speaking", bool), latched
         )
+        self.node.create_subscription(String, "dialogue/session", self._recorder("dialogue/session", json.loads),
+                                      latched)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, reliable)
         self.publishers: dict[str, object] = {}
         self._string = String
@@ -105,6 +107,29 @@ class TopicRecorder:
                                                  if isinstance(status.level, bytes) else int(status.level),
                                                  "message": status.message, "values": values}
 
+    def subscribe(self, topic: str, msg_type, convert: Callable, latched: bool = False,
+                  best_effort: bool = False) -> None:
+        """Also record ``topic`` (any message type), each message through ``convert``."""
+        from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+        reliability = ReliabilityPolicy.BEST_EFFORT if best_effort else ReliabilityPolicy.RELIABLE
+        qos = QoSProfile(depth=1 if latched else 200, reliability=reliability,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE)
+
+        def record(msg) -> None:
+            with self._lock:
+                self.messages.setdefault(topic, []).append(convert(msg))
+
+        self.node.create_subscription(msg_type, topic, record, qos)
+
+    def publisher(self, topic: str, msg_type, latched: bool = False):
+        """A publisher of any message type (latched: reliable + transient_local, like the e-stop)."""
+        from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+        qos = QoSProfile(depth=1 if latched else 10, reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE)
+        return self.node.create_publisher(msg_type, topic, qos)
+
     def publish(self, topic: str, data: str) -> None:
         if topic not in self.publishers:
             self.publishers[topic] = self.node.create_publisher(self._string, topic, 10)
@@ -132,6 +157,15 @@ class TopicRecorder:
         self._rclpy.try_shutdown(context=self.context)
 
 
+def _merge(into: dict, overrides: dict) -> None:
+    """Deep-merge parameter overrides (nested groups such as ``speaker`` keep their other keys)."""
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
 class Kiosk:
     """The kiosk started by its own bringup, with test parameters layered over config/kiosk.yaml."""
 
@@ -148,10 +182,12 @@ class Kiosk:
         self.dashboard_port = free_port()
         params = {
             "microphone": {"source": "wav", "wav_path": str(self.mic_dir), "wav_speed": 2.0},
-            "tts": {"speaker": {"mode": "wav", "wav_dir": str(self.tts_dir)}},
+            "tts": {"speaker": {"mode": "wav", "wav_dir": str(self.tts_dir), "realtime": False}},
             "ui": {"port": self.port},
             "dashboard": {"port": self.dashboard_port, "storage": {"db_path": str(tmp / "dashboard.db")},
                           "kb": {"history_dir": str(tmp / "kb_history")}},
+            "camera": {"source": "off"},  # tests that need a camera say which
+            "motion": {"estop_state_path": str(tmp / "estop.json")},
         }
         _merge(params, overrides or {})
         self.params_file = tmp / "test_params.yaml"
@@ -208,14 +244,10 @@ class Kiosk:
         return self.process.returncode
 
 
-def _merge(base: dict, extra: dict) -> dict:
-    """Merge nested parameter dicts (``extra`` wins)."""
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-    return base
+def peak_rss_mb(pid: int) -> int:
+    """Peak resident memory (VmHWM) of a process, in MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) // 1024
 
 
 def node_active(recorder: TopicRecorder, namespace: str, area_node: str) -> bool:

@@ -18,6 +18,7 @@ file that rcl cannot parse ends the process with exit code 78 (``CONFIG_ERROR_EX
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import sys
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import rclpy
+import rclpy.executors
+import rclpy.signals
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import InvalidParameterTypeException
@@ -71,8 +74,10 @@ __all__ = [
     "one_of",
     "port_number",
     "positive",
+    "publish_if_alive",
     "resolve_path",
     "run_node",
+    "run_nodes",
 ]
 
 OK, WARN, ERROR, STALE = (
@@ -89,6 +94,12 @@ LATCHED_QOS = QoSProfile(
 
 class ConfigureError(RuntimeError):
     """Raised by ``configure_core`` with a message that says what is wrong and how to fix it."""
+
+
+def publish_if_alive(publisher, msg) -> None:
+    """Publish during deactivation/shutdown: after Ctrl-C the context may already be gone."""
+    with contextlib.suppress(Exception):  # RCLError once the context is invalid: nobody to tell then
+        publisher.publish(msg)
 
 
 def resolve_path(value: str) -> Path:
@@ -305,6 +316,33 @@ def run_node(node_class: type[KioskLifecycleNode], args: list[str] | None = None
             if node._state_label in ("active", "inactive"):
                 node.on_shutdown(None)
             node.destroy_node()
+            rclpy.try_shutdown()
+        except KeyboardInterrupt:
+            pass
+
+
+def run_nodes(factories: Sequence[Callable[[], KioskLifecycleNode]], args: list[str] | None = None) -> None:
+    """Main for one process hosting several nodes (e.g. camera + engagement sharing frames).
+
+    Ctrl-C is handled here rather than by rclpy, so the multi-threaded executor's callbacks finish
+    before the nodes clean up and the context ends.
+    """
+    rclpy.init(args=args, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
+    nodes = [factory() for factory in factories]
+    executor = rclpy.executors.MultiThreadedExecutor()
+    for node in nodes:
+        executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        try:  # a second Ctrl-C during cleanup must not leave a traceback behind
+            executor.shutdown(timeout_sec=2.0)
+            for node in nodes:
+                if node._state_label in ("active", "inactive"):
+                    node.on_shutdown(None)
+                node.destroy_node()
             rclpy.try_shutdown()
         except KeyboardInterrupt:
             pass

@@ -7,9 +7,10 @@ import time
 
 from std_msgs.msg import Bool, String
 
-from kiosk_protocol import Utterance, encode
+from kiosk_protocol import BargeIn, Playback, Utterance, encode
 from speech.audio_in import AudioSourceError, MicrophoneUnavailable, PyAudioSource, WavFolderSource
-from speech.vad import SAMPLE_RATE_HZ, SpeechStarted, VadOptions, VadSegmenter
+from speech.barge_in import BargeInOptions, EchoCanceller, GatedVad, PlaybackReference, SimulatedEcho, StreamClock
+from speech.vad import SAMPLE_RATE_HZ, SileroVad, SpeechStarted, VadOptions, VadSegmenter
 
 from .lifecycle_base import (
     ERROR,
@@ -39,7 +40,19 @@ class MicrophoneNode(KioskLifecycleNode):
         Param("device_retry_period_s", 3.0, "how often to look for a missing microphone", "s", positive),
         Param("wav_path", "var/sim_mic", "simulated microphone: a WAV file, or a folder whose new WAVs are played"),
         Param("wav_speed", 1.0, "replay speed of simulated audio (1 = real time)", "x", positive),
-        Param("mute_while_robot_speaking", True, "ignore audio while the kiosk is talking (no barge-in)"),
+        Param("mute_while_robot_speaking", True, "ignore audio while the kiosk is talking (when barge-in is off)"),
+        Param("barge_in.enabled", True, "listen while the kiosk talks, echo-cancelled, so a citizen can interrupt"),
+        Param("barge_in.vad_threshold", 0.6, "speech probability needed while the kiosk talks", "probability",
+              between(0.0, 1.0)),
+        Param("barge_in.min_speech_ms", 96, "speech over the kiosk that stops its playback", "ms", positive),
+        Param("barge_in.echo_margin_db", 6.0, "the citizen must be this far above the echo left after cancelling",
+              "dB", between(0.0, 60.0)),
+        Param("barge_in.echo_filter_ms", 192, "echo path length the canceller learns (speaker, room, delay)", "ms",
+              positive),
+        Param("barge_in.tail_ms", 400, "keep gating this long after the kiosk stops talking", "ms", non_negative),
+        Param("barge_in.sim_echo_gain", 0.0, "simulated microphone only: mix the kiosk's own voice in at this "
+              "gain (a test echo path)", "x", between(0.0, 10.0)),
+        Param("barge_in.sim_echo_delay_ms", 30.0, "simulated echo delay", "ms", non_negative),
         Param("vad.threshold", 0.5, "speech probability that starts speech", "probability", between(0.0, 1.0)),
         Param("vad.neg_threshold", 0.35, "probability under which a frame is silence", "probability",
               between(0.0, 1.0)),
@@ -60,10 +73,15 @@ class MicrophoneNode(KioskLifecycleNode):
         self._push_to_talk = False  # the page's microphone button is held: listen even while the kiosk talks
         self._flush_requested = False  # ... and released: end the utterance now
         self._utterances = 0
+        self._barge_in: GatedVad | None = None
+        self._barge_ins = 0
+        self._echo_report_s = 0.0
 
     def configure_core(self) -> None:
         cfg = self.cfg
         try:
+            vad = SileroVad()
+            self._barge_in = self._configure_barge_in(vad) if cfg["barge_in.enabled"] else None
             self._segmenter = VadSegmenter(
                 VadOptions(
                     threshold=cfg["vad.threshold"],
@@ -72,7 +90,8 @@ class MicrophoneNode(KioskLifecycleNode):
                     min_silence_ms=cfg["vad.min_silence_ms"],
                     pre_roll_ms=cfg["vad.pre_roll_ms"],
                     max_utterance_s=cfg["vad.max_utterance_s"],
-                )
+                ),
+                vad=self._barge_in or vad,
             )
         except (FileNotFoundError, OSError) as exc:
             raise ConfigureError(f"VAD model cannot load: {exc}") from exc
@@ -82,11 +101,31 @@ class MicrophoneNode(KioskLifecycleNode):
         self._wav = WavFolderSource(wav_path, speed=cfg["wav_speed"])
         self._device = PyAudioSource(cfg["device_name_contains"])
 
+    def _configure_barge_in(self, vad: SileroVad) -> GatedVad:
+        """Echo reference + canceller + gated VAD (speech/barge_in.py), and the simulated echo path."""
+        cfg = self.cfg
+        try:
+            options = BargeInOptions(vad_threshold=cfg["barge_in.vad_threshold"],
+                                     min_speech_ms=cfg["barge_in.min_speech_ms"],
+                                     echo_margin_db=cfg["barge_in.echo_margin_db"], tail_ms=cfg["barge_in.tail_ms"])
+            self._reference = PlaybackReference()
+            self._stream_clock = StreamClock()
+            self._canceller = EchoCanceller(self._reference, partitions=max(1, cfg["barge_in.echo_filter_ms"] // 32))
+            self._sim_echo = (SimulatedEcho(self._reference, cfg["barge_in.sim_echo_gain"],
+                                            cfg["barge_in.sim_echo_delay_ms"])
+                              if cfg["barge_in.sim_echo_gain"] > 0 else None)
+        except ValueError as exc:
+            raise ConfigureError(f"barge_in parameters: {exc}") from exc
+        return GatedVad(vad, self._canceller, options)
+
     def activate_core(self) -> None:
         self._utterance_pub = self.create_publisher(String, "audio/utterance", RELIABLE_QOS)
         self._speaking_pub = self.create_publisher(Bool, "audio/speaking", RELIABLE_QOS)
         self._robot_sub = self.create_subscription(Bool, "speech/robot_speaking", self._on_robot, LATCHED_QOS)
         self._ptt_sub = self.create_subscription(Bool, "ui/push_to_talk", self._on_push_to_talk, RELIABLE_QOS)
+        if self._barge_in is not None:
+            self._barge_in_pub = self.create_publisher(String, "audio/barge_in", RELIABLE_QOS)
+            self._playback_sub = self.create_subscription(String, "speech/playback", self._on_playback, RELIABLE_QOS)
         self._running.set()
         self._thread = threading.Thread(target=self._capture_loop, name="capture", daemon=True)
         self._thread.start()
@@ -98,11 +137,19 @@ class MicrophoneNode(KioskLifecycleNode):
         self._device.close()
         self.destroy_subscription(self._robot_sub)
         self.destroy_subscription(self._ptt_sub)
+        if self._barge_in is not None:
+            self.destroy_subscription(self._playback_sub)
+            self.destroy_publisher(self._barge_in_pub)
         self.destroy_publisher(self._utterance_pub)
         self.destroy_publisher(self._speaking_pub)
 
     def _on_robot(self, msg: Bool) -> None:
-        if msg.data and not self._robot_speaking and self.cfg["mute_while_robot_speaking"]:
+        if self._barge_in is not None:
+            now = time.time()
+            if not msg.data:
+                self._reference.cut(now)  # playback ended or was stopped: nothing more will sound
+            self._barge_in.set_robot_speaking(bool(msg.data), now)
+        elif msg.data and not self._robot_speaking and self.cfg["mute_while_robot_speaking"]:
             self._segmenter.reset()
         self._robot_speaking = bool(msg.data)
 
@@ -110,6 +157,10 @@ class MicrophoneNode(KioskLifecycleNode):
         if self._push_to_talk and not msg.data:
             self._flush_requested = True
         self._push_to_talk = bool(msg.data)
+    def _on_playback(self, msg: String) -> None:
+        playback = self.decode_or_warn(msg.data, Playback, "playback reference")
+        if playback is not None:
+            self._reference.add(playback.start_unix_s, playback.samples())
 
     # ---- capture thread -------------------------------------------------------------------------
     def _capture_loop(self) -> None:
@@ -121,7 +172,7 @@ class MicrophoneNode(KioskLifecycleNode):
                     self.set_status(OK, f"microphone '{self._device.device_name}'",
                                     source="device", device=self._device.device_name,
                                     native_rate_hz=self._device.native_rate_hz)
-                    self._pump(self._device.blocks(), deadline=None)
+                    self._pump(self._device.blocks(), deadline=None, simulated=False)
                     continue
                 except MicrophoneUnavailable as exc:
                     if mode == "device":
@@ -133,14 +184,14 @@ class MicrophoneNode(KioskLifecycleNode):
             else:
                 self.set_status(OK, f"simulated microphone '{self._wav.path}'", source="wav")
             deadline = None if mode == "wav" else time.monotonic() + self.cfg["device_retry_period_s"]
-            self._pump(self._wav.blocks(), deadline)
+            self._pump(self._wav.blocks(), deadline, simulated=True)
 
     def _sleep(self, seconds: float) -> None:
         end = time.monotonic() + seconds
         while self._running.is_set() and time.monotonic() < end:
             time.sleep(0.1)
 
-    def _pump(self, blocks, deadline: float | None) -> None:
+    def _pump(self, blocks, deadline: float | None, simulated: bool) -> None:
         """Feed blocks through the VAD until deactivated, or the deadline passes between utterances."""
         try:
             for block in blocks:
@@ -156,12 +207,47 @@ class MicrophoneNode(KioskLifecycleNode):
                     self._flush_requested = False
                     for event in self._segmenter.flush():
                         self._publish(event, offset_s)
+                end_s = time.time()
+                if self._barge_in is not None:
+                    end_s = self._stream_clock.block_end(end_s, len(block))  # steady, for the echo reference
+                    block = self._cancel_echo(block, simulated, end_s)
+                offset_s = end_s - (self._segmenter.received_s + len(block) / SAMPLE_RATE_HZ)
+                if self._barge_in is not None:
+                    self._barge_in.set_stream_offset(offset_s)
+                elif self._robot_speaking and self.cfg["mute_while_robot_speaking"]:
+                    continue
+                for event in self._segmenter.feed(block):
+                    self._publish(event, offset_s)
+                if self._barge_in is not None:
+                    self._publish_barge_ins()
                 self._report_wav_errors()
                 idle = not self._segmenter.in_speech and not self._wav.current
                 if deadline is not None and idle and time.monotonic() > deadline:
                     return
         except AudioSourceError as exc:
             self.set_status(ERROR, str(exc))
+
+    def _cancel_echo(self, block, simulated: bool, end_s: float):
+        """Barge-in path: (simulated echo) → echo canceller; the segmenter then sees the citizen only."""
+        now = time.time()
+        if simulated and self._sim_echo is not None:
+            block = self._sim_echo.mix(block, end_s)
+        cleaned = self._canceller.process(block, end_s)
+        if now - self._echo_report_s > 1.0:
+            self._echo_report_s = now
+            self.update_values(echo_erle_db=f"{self._canceller.erle_db:.1f}",
+                               echo_canceller_ready=self._canceller.converged,
+                               gated_frames=self._barge_in.gated_frames)
+        return cleaned
+
+    def _publish_barge_ins(self) -> None:
+        for detected in self._barge_in.pop_events():
+            msg = BargeIn(speech_start_unix_s=detected.speech_start_unix_s, detected_unix_s=time.time(),
+                          probability=min(1.0, detected.probability), erle_db=detected.erle_db)
+            self._barge_in_pub.publish(String(data=encode(msg)))
+            self.get_logger().info(f"barge-in: the visitor spoke over the kiosk (echo removed {msg.erle_db:.0f} dB)")
+            self.update_values(barge_ins=self._barge_ins + 1, erle_db=f"{msg.erle_db:.1f}")
+            self._barge_ins += 1
 
     def _publish(self, event, offset_s: float) -> None:
         if isinstance(event, SpeechStarted):

@@ -2,7 +2,9 @@
 
 Generic: each :class:`~kiosk_robot.bringup.NodeSpec` names a console executable; its entry point
 (``kiosk_robot.asr_node:main``) names the module, and the node class is the one class defined
-there that has ``PARAMS`` (or the module's ``NODE_CLASS``). A new node needs nothing here.
+there that has ``PARAMS`` (or the module's ``NODE_CLASS``). A process hosting several nodes (a
+NodeSpec with ``hosts``, e.g. perception: camera + engagement) maps each hosted node name to its
+class in the module's ``NODE_CLASSES``. A new node needs nothing here.
 """
 
 from __future__ import annotations
@@ -53,8 +55,8 @@ def _node_class(module: ModuleType) -> type:
     return found[0]
 
 
-def node_info(name: str, executable: str) -> NodeInfo:
-    cls = _node_class(_module_for(executable))
+def node_info(name: str, executable: str, cls: type | None = None) -> NodeInfo:
+    cls = cls or _node_class(_module_for(executable))
     return NodeInfo(name=name, executable=executable, class_name=cls.__name__, area=getattr(cls, "AREA", ""),
                     params=(*COMMON_PARAMS, *cls.PARAMS), constraints=tuple(getattr(cls, "CONSTRAINTS", ())))
 
@@ -65,7 +67,19 @@ def node_infos(specs: Iterable[object] | None = None) -> dict[str, NodeInfo]:
         from .bringup import ALL_NODES
 
         specs = ALL_NODES
-    return {s.name: node_info(s.name, s.executable) for s in specs}  # type: ignore[attr-defined]
+    infos: dict[str, NodeInfo] = {}
+    for spec in specs:
+        hosts = getattr(spec, "hosts", ())
+        if not hosts:
+            infos[spec.name] = node_info(spec.name, spec.executable)  # type: ignore[attr-defined]
+            continue
+        classes = getattr(_module_for(spec.executable), "NODE_CLASSES", {})  # type: ignore[attr-defined]
+        missing = [h for h in hosts if h not in classes]
+        if missing:
+            raise LookupError(f"{spec.executable} hosts {missing} but its NODE_CLASSES does not name them")
+        for host in hosts:
+            infos[host] = node_info(host, spec.executable, classes[host])  # type: ignore[attr-defined]
+    return infos
 
 
 def declared_names(info: NodeInfo) -> Sequence[str]:

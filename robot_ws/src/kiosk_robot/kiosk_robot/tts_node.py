@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from std_msgs.msg import Bool, String
 
-from kiosk_protocol import Reply, Spoken, encode
+from kiosk_protocol import BargeIn, Playback, Reply, Spoken, encode
+from speech.resample import resample_int16
 from speech.speaker import PyAudioSpeaker, SpeakerUnavailable, WavFileSpeaker
 from speech.tts import SpeechSynthesizer, TtsOptions, TtsUnavailable, read_ahead
 
@@ -45,10 +47,16 @@ class TtsNode(KioskLifecycleNode):
         Param("speaker.keep_files", 50, "simulated speaker keeps this many WAV files", "files", positive),
         Param("speaker.retry_period_s", 10.0, "auto mode: look for a speaker this often while writing WAVs", "s",
               positive),
+        Param("speaker.realtime", True, "simulated speaker: take as long as the audio would (like a real one)"),
+        Param("stop_on_barge_in", True, "stop playback when the microphone reports the visitor speaking over it"),
     )
 
     def __init__(self) -> None:
         super().__init__("tts")
+        self._interrupt = threading.Event()
+        self._speaking_reply = ""
+        self._barge_in_s = 0.0
+        self._interrupted = 0
 
     def configure_core(self) -> None:
         cfg = self.cfg
@@ -85,18 +93,23 @@ class TtsNode(KioskLifecycleNode):
                 note = f"no speaker, writing WAV files to {cfg['speaker.wav_dir']} ({exc})"
         else:
             note = ""
-        speaker = WavFileSpeaker(resolve_path(cfg["speaker.wav_dir"]), keep_files=cfg["speaker.keep_files"])
+        speaker = WavFileSpeaker(resolve_path(cfg["speaker.wav_dir"]), keep_files=cfg["speaker.keep_files"],
+                                 realtime=cfg["speaker.realtime"])
         return speaker, note
 
     def activate_core(self) -> None:
         self._speaking_pub = self.create_publisher(Bool, "speech/robot_speaking", LATCHED_QOS)
         self._spoken_pub = self.create_publisher(String, "speech/spoken", RELIABLE_QOS)
+        self._playback_pub = self.create_publisher(String, "speech/playback", RELIABLE_QOS)
         self._speaking_pub.publish(Bool(data=False))
         self._worker = Worker(self._speak, max_items=3, name="tts")
         self._sub = self.create_subscription(String, "dialogue/reply", self._on_reply, RELIABLE_QOS)
+        self._barge_sub = self.create_subscription(String, "audio/barge_in", self._on_barge_in, RELIABLE_QOS)
 
     def deactivate_core(self) -> None:
         self.destroy_subscription(self._sub)
+        self.destroy_subscription(self._barge_sub)
+        self.destroy_publisher(self._playback_pub)
         self._speaker.stop()
         self._worker.stop()
         self.destroy_publisher(self._speaking_pub)
@@ -110,6 +123,15 @@ class TtsNode(KioskLifecycleNode):
         if reply is not None:
             self._worker.put(reply)
 
+    def _on_barge_in(self, msg: String) -> None:
+        """The visitor spoke over the kiosk: stop the current reply now (the speaker stops within a block)."""
+        barge_in = self.decode_or_warn(msg.data, BargeIn, "barge-in")
+        if barge_in is None or not self.cfg["stop_on_barge_in"] or not self._speaking_reply:
+            return
+        self._barge_in_s = time.time()
+        self._interrupt.set()
+        self._speaker.stop()
+
     def _pick_up_new_speaker(self) -> None:
         """Auto mode on the WAV fallback: switch to a speaker that has been plugged in."""
         waiting = self.cfg["speaker.mode"] == "auto" and isinstance(self._speaker, WavFileSpeaker)
@@ -121,18 +143,28 @@ class TtsNode(KioskLifecycleNode):
                 self._report("")
 
     def _speak(self, reply: Reply) -> None:
+        if reply.published_unix_s < self._barge_in_s:  # queued before the visitor interrupted: stale
+            self.get_logger().info(f"dropped reply {reply.reply_id}: the visitor spoke over the kiosk since")
+            return
         self._pick_up_new_speaker()
         speed = float(reply.reply_screen.get("speech_rate", 1.0) or 1.0)
         started = time.time()
         first_audio = None
         sentences, audio_s, synth_s = 0, 0.0, 0.0
+        self._interrupt.clear()
+        self._speaking_reply = reply.reply_id
         self._speaking_pub.publish(Bool(data=True))
+        chunks = read_ahead(self._synth.synthesize(reply.reply_voice, speed=speed))
         try:
             self._speaker.begin(reply.reply_id)
-            for chunk in read_ahead(self._synth.synthesize(reply.reply_voice, speed=speed)):
-                self._speaker.play(chunk)
+            for chunk in chunks:
+                if self._interrupt.is_set():
+                    break
                 if first_audio is None:
                     first_audio = time.time()
+                if self._plays_in_real_time():
+                    self._publish_playback(reply.reply_id, chunk)
+                self._speaker.play(chunk)
                 sentences += 1
                 audio_s += len(chunk.samples) / chunk.sample_rate_hz
                 synth_s += chunk.synth_s
@@ -141,17 +173,34 @@ class TtsNode(KioskLifecycleNode):
             self.set_status(ERROR, f"could not speak reply {reply.reply_id}: {exc!r}")
             return
         finally:
+            chunks.close()
+            self._speaking_reply = ""
             self._speaking_pub.publish(Bool(data=False))
         done = time.time()
+        interrupted = self._interrupt.is_set()
+        if interrupted:
+            self._interrupted += 1
         spoken = Spoken(
             reply_id=reply.reply_id, voice=self._synth.voice_name, sentences=sentences,
             audio_duration_s=audio_s, synth_s=synth_s, first_audio_unix_s=first_audio or done,
             done_unix_s=done, end_of_speech_unix_s=reply.end_of_speech_unix_s,
-            wav_paths=[wav_path] if wav_path else [],
+            wav_paths=[wav_path] if wav_path else [], interrupted=interrupted,
+            interrupted_unix_s=self._barge_in_s if interrupted else None,
         )
         self._spoken_pub.publish(String(data=encode(spoken)))
         self.update_values(last_rtf=f"{synth_s / max(audio_s, 1e-3):.3f}",
-                           last_time_to_first_audio_s=f"{(first_audio or done) - started:.3f}")
+                           last_time_to_first_audio_s=f"{(first_audio or done) - started:.3f}",
+                           interrupted_by_barge_in=self._interrupted)
+
+    def _plays_in_real_time(self) -> bool:
+        """A device, or the simulated speaker in real time: only then is there an echo to cancel."""
+        return not isinstance(self._speaker, WavFileSpeaker) or self._speaker.realtime
+
+    def _publish_playback(self, reply_id: str, chunk) -> None:
+        """The echo reference for the microphone: this sentence at 16 kHz, starting now."""
+        samples = resample_int16(chunk.samples, chunk.sample_rate_hz, 16000)
+        msg = Playback.from_samples(samples, reply_id=reply_id, start_unix_s=time.time())
+        self._playback_pub.publish(String(data=encode(msg)))
 
 
 def main(args: list[str] | None = None) -> None:
