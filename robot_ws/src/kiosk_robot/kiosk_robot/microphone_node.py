@@ -157,6 +157,7 @@ class MicrophoneNode(KioskLifecycleNode):
         if self._push_to_talk and not msg.data:
             self._flush_requested = True
         self._push_to_talk = bool(msg.data)
+
     def _on_playback(self, msg: String) -> None:
         playback = self.decode_or_warn(msg.data, Playback, "playback reference")
         if playback is not None:
@@ -198,15 +199,6 @@ class MicrophoneNode(KioskLifecycleNode):
                 if not self._running.is_set():
                     return
                 # the block ends "now": stream time → wall time for the events it completes
-                offset_s = time.time() - (self._segmenter.received_s + len(block) / SAMPLE_RATE_HZ)
-                if self._robot_speaking and self.cfg["mute_while_robot_speaking"] and not self._push_to_talk:
-                    continue
-                for event in self._segmenter.feed(block):
-                    self._publish(event, offset_s)
-                if self._flush_requested:  # the push-to-talk button was released
-                    self._flush_requested = False
-                    for event in self._segmenter.flush():
-                        self._publish(event, offset_s)
                 end_s = time.time()
                 if self._barge_in is not None:
                     end_s = self._stream_clock.block_end(end_s, len(block))  # steady, for the echo reference
@@ -214,10 +206,14 @@ class MicrophoneNode(KioskLifecycleNode):
                 offset_s = end_s - (self._segmenter.received_s + len(block) / SAMPLE_RATE_HZ)
                 if self._barge_in is not None:
                     self._barge_in.set_stream_offset(offset_s)
-                elif self._robot_speaking and self.cfg["mute_while_robot_speaking"]:
+                elif self._robot_speaking and self.cfg["mute_while_robot_speaking"] and not self._push_to_talk:
                     continue
                 for event in self._segmenter.feed(block):
                     self._publish(event, offset_s)
+                if self._flush_requested:  # the push-to-talk button was released
+                    self._flush_requested = False
+                    for event in self._segmenter.flush():
+                        self._publish(event, offset_s)
                 if self._barge_in is not None:
                     self._publish_barge_ins()
                 self._report_wav_errors()
