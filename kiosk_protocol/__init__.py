@@ -108,6 +108,10 @@ class Utterance(_Base):
     start_unix_s: float
     end_of_speech_unix_s: float
     source: str = "microphone"
+    # speculative recognition (issue 10): sent during a pause that may be the end of speech; a
+    # later final utterance with the same audio names it in ``confirms`` (its result stands)
+    speculative: bool = False
+    confirms: str = ""
 
     @classmethod
     def from_samples(cls, samples: np.ndarray, **fields: Any) -> Utterance:
@@ -141,6 +145,7 @@ class Transcript(_Base):
     audio_duration_s: float = 0.0
     asr_s: float = 0.0
     end_of_speech_unix_s: float | None = None
+    speculative_hit: bool = False  # recognized during the trailing pause, before the endpoint
     published_unix_s: float = Field(default_factory=time.time)
 
     _nfc = field_validator("text")(lambda cls, v: nfc(v))

@@ -9,7 +9,7 @@ from std_msgs.msg import Bool, String
 
 from kiosk_protocol import Utterance, encode
 from speech.audio_in import AudioSourceError, MicrophoneUnavailable, PyAudioSource, WavFolderSource
-from speech.vad import SAMPLE_RATE_HZ, SpeechStarted, VadOptions, VadSegmenter
+from speech.vad import SAMPLE_RATE_HZ, SpeechStarted, UtterancePreview, VadOptions, VadSegmenter
 
 from .lifecycle_base import (
     ERROR,
@@ -37,7 +37,8 @@ class MicrophoneNode(KioskLifecycleNode):
               check=_source_kind),
         Param("device_name_contains", "", "pick the input device whose name contains this (empty: default)"),
         Param("device_retry_period_s", 3.0, "how often to look for a missing microphone", "s", positive),
-        Param("wav_path", "var/sim_mic", "simulated microphone: a WAV file, or a folder whose new WAVs are played"),
+        Param("wav_path", "var/sim_mic",
+              "simulated microphone: a WAV file, or a folder whose WAVs arriving while it runs are played"),
         Param("wav_speed", 1.0, "replay speed of simulated audio (1 = real time)", "x", positive),
         Param("mute_while_robot_speaking", True, "ignore audio while the kiosk is talking (no barge-in)"),
         Param("vad.threshold", 0.5, "speech probability that starts speech", "0-1"),
@@ -46,6 +47,8 @@ class MicrophoneNode(KioskLifecycleNode):
         Param("vad.min_silence_ms", 600, "trailing silence that ends an utterance", "ms", positive),
         Param("vad.pre_roll_ms", 300, "audio kept before the detected start", "ms"),
         Param("vad.max_utterance_s", 15.0, "longer speech is cut into pieces of this length", "s", positive),
+        Param("vad.preview_silence_ms", 200, "pause after which the utterance so far is sent for speculative "
+              "recognition (0: off)", "ms"),
     )
 
     def __init__(self) -> None:
@@ -54,6 +57,7 @@ class MicrophoneNode(KioskLifecycleNode):
         self._running = threading.Event()
         self._robot_speaking = False
         self._utterances = 0
+        self._preview_ids: dict[int, str] = {}  # VAD preview number -> its speculative utterance id
 
     def configure_core(self) -> None:
         cfg = self.cfg
@@ -66,6 +70,7 @@ class MicrophoneNode(KioskLifecycleNode):
                     min_silence_ms=cfg["vad.min_silence_ms"],
                     pre_roll_ms=cfg["vad.pre_roll_ms"],
                     max_utterance_s=cfg["vad.max_utterance_s"],
+                    preview_silence_ms=cfg["vad.preview_silence_ms"],
                 )
             )
         except (FileNotFoundError, OSError) as exc:
@@ -150,14 +155,17 @@ class MicrophoneNode(KioskLifecycleNode):
         if isinstance(event, SpeechStarted):
             self._speaking_pub.publish(Bool(data=True))
             return
+        fields = {"start_unix_s": event.start_s + offset_s, "end_of_speech_unix_s": event.end_of_speech_s + offset_s,
+                  "source": self._wav.current or self._device.device_name or "microphone"}
+        if isinstance(event, UtterancePreview):  # speculative: the ASR starts during the pause
+            msg = Utterance.from_samples(event.samples, speculative=True, **fields)
+            self._preview_ids = {event.preview_id: msg.utterance_id}
+            self._utterance_pub.publish(String(data=encode(msg)))
+            return
         self._speaking_pub.publish(Bool(data=False))
         self._utterances += 1
-        msg = Utterance.from_samples(
-            event.samples,
-            start_unix_s=event.start_s + offset_s,
-            end_of_speech_unix_s=event.end_of_speech_s + offset_s,
-            source=self._wav.current or self._device.device_name or "microphone",
-        )
+        confirms = self._preview_ids.pop(event.preview_id, "") if event.preview_id else ""
+        msg = Utterance.from_samples(event.samples, confirms=confirms, **fields)
         self._utterance_pub.publish(String(data=encode(msg)))
         self.update_values(utterances=self._utterances, last_utterance_s=f"{msg.duration_s:.2f}",
                            cut_at_max=event.cut_at_max)
