@@ -1,0 +1,493 @@
+"""One visitor turn: from a text (typed, or a recognizer's N-best list) to a safe reply.
+
+:class:`TurnLogic` is mixed into :class:`dialogue.manager.DialogueEngine` (which owns loading,
+sessions and locking). Order of a turn: cleaning and language checks; "repeat"; the pending question
+(an offer, a confirmation, a choice between candidates); explicit requests (staff, an official);
+procedures done elsewhere; a death in the family; then the procedure decision of
+:mod:`dialogue.uncertainty` (answer / confirm / choose), and the dialogue acts.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from dialogue import replies
+from dialogue.addresses import convert_old_address
+from dialogue.center import Center
+from dialogue.elsewhere import Elsewhere, find_elsewhere
+from dialogue.kb import KnowledgeBase, Procedure
+from dialogue.longform import predict_long
+from dialogue.model import IntentModel, IntentPrediction
+from dialogue.session import EngineOptions, EngineReply, Session
+from dialogue.slots import find_address_phrase, find_person
+from dialogue.textrules import (
+    asks_for_official,
+    asks_for_staff,
+    clean,
+    focus_from_text,
+    has_letters,
+    is_foreign,
+    mentions_death,
+    yes_no,
+)
+from dialogue.uncertainty import Decision, Thresholds, decide
+from kiosk_protocol.text import fold_key
+
+__all__ = ["ACTS", "ASK_FOCUS", "OUT_OF_SCOPE", "SLOW_SPEECH_RATE", "TurnLogic"]
+
+log = logging.getLogger("dialogue.manager")
+
+OUT_OF_SCOPE = "out_of_scope"
+ACTS = frozenset(
+    {
+        "greeting", "goodbye", "thanks", "yes", "no", "repeat", "speak_slower", "call_staff",
+        "ask_papers", "ask_fee", "ask_time", "ask_where", "ask_online", "ask_opening_hours",
+        "address_lookup", OUT_OF_SCOPE,
+    }
+)  # fmt: skip
+ASK_FOCUS = {
+    "ask_papers": "papers",
+    "ask_fee": "fee",
+    "ask_time": "time",
+    "ask_where": "where",
+    "ask_online": "online",
+}
+SLOW_SPEECH_RATE = 0.8
+# a death told in everyday words leads here (first: the death registration), never elsewhere
+DEATH_PROCEDURES = ("dang_ky_khai_tu", "ho_tro_chi_phi_mai_tang")
+_FUNERAL_RE = re.compile(r"\b(?:mai tang|an tang|chon cat|hoa tang|lo hau su|tien lo dam|chi phi dam)\b")
+DEFAULT_ANSWER_THRESHOLD_SPEECH = 0.6  # models trained before the speech answer calibration
+
+
+class TurnLogic:
+    """The decisions of one turn; needs ``kb``, ``model``, ``center``, ``options``, ``counters``,
+    ``elsewhere``, ``_aliases`` and ``_sessions`` on the object."""
+
+    kb: KnowledgeBase
+    model: IntentModel
+    center: Center
+    options: EngineOptions
+    counters: Counter
+    elsewhere: list[Elsewhere]
+    _aliases: list[tuple[str, str]]
+    _sessions: dict[str, Session]
+
+    def _thresholds(self, voice: bool) -> Thresholds:
+        o = self.options
+        if voice:
+            answer = o.answer_threshold_speech
+            if answer is None:
+                answer = float(self.model.meta.get("answer_threshold_speech") or DEFAULT_ANSWER_THRESHOLD_SPEECH)
+            return Thresholds(answer=answer, confirm=min(answer, o.confirm_threshold_speech), margin=o.speech_margin,
+                              offer_total=o.offer_total)
+        typed = self.model.oos_threshold
+        return Thresholds(answer=typed, confirm=min(typed, o.confirm_threshold_typed), margin=0.0,
+                          offer_total=o.offer_total)
+
+    def _predict(self, text: str, hypotheses: Sequence[tuple[str, float]]) -> IntentPrediction:
+        if hypotheses:  # recognized speech: read the intent from the whole N-best list
+            others = [(clean(t, self.options.max_input_chars), w) for t, w in hypotheses[1:]]
+            return self.model.predict_hypotheses([(text, hypotheses[0][1]), *others], top_k=5)
+        return predict_long(self.model, text, top_k=5)
+
+    def _turn(self, s: Session, raw: str, source: str, hypotheses: Sequence[tuple[str, float]] = ()) -> EngineReply:
+        text = clean(raw, self.options.max_input_chars)
+        voice = bool(hypotheses) or source == "voice"
+        if not has_letters(text):
+            return self._failure(s, 0.0, "", heard=False)
+        if is_foreign(text):
+            self.counters["foreign_language"] += 1
+            return self._failure(
+                s,
+                0.0,
+                "Xin lỗi, tôi chỉ hiểu tiếng Việt. Bà con vui lòng hỏi bằng tiếng Việt, "
+                "hoặc hỏi cán bộ tại quầy tiếp nhận.",
+            )
+        pred = self._predict(text, hypotheses)
+        intent = pred.intent
+        if intent not in ACTS and intent not in self.kb.procedures:
+            intent = OUT_OF_SCOPE
+        answer_yn = yes_no(text) or (intent if intent in ("yes", "no") else None)
+        log.debug("turn %r -> %s %.2f %s", text[:60], intent, pred.confidence, pred.ranked)
+
+        if intent in ("repeat", "speak_slower"):
+            return self._repeat(s, intent, pred.confidence)
+
+        pending, s.pending = s.pending, None
+        if pending:
+            handled = self._resolve_pending(s, pending, text, pred, answer_yn)
+            if handled is not None:
+                return handled
+
+        if asks_for_staff(text):
+            return self._escalate(s, "visitor_request", "call_staff", pred.confidence)
+        if asks_for_official(text):
+            s.failures = 0
+            s.pending = {"kind": "staff"}
+            r = replies.message_reply(
+                "Gặp cán bộ, lãnh đạo",
+                "Dạ, lãnh đạo và cán bộ phụ trách không tiếp trực tiếp tại robot. Tôi có thể gọi một cán bộ của "
+                "trung tâm đến hỗ trợ và hướng dẫn bà con. Bà con có muốn tôi gọi cán bộ không ạ?",
+            )
+            return self._finish(s, r, "call_staff", pred.confidence, None)
+        if intent == "call_staff":
+            if not voice or pred.confidence >= self.options.staff_min_p_speech:
+                return self._escalate(s, "visitor_request", "call_staff", pred.confidence)
+            s.pending = {"kind": "staff"}  # garbled speech must not claim the citizen asked for staff
+            r = replies.message_reply("Gọi cán bộ?", "Bà con muốn tôi gọi cán bộ hỗ trợ phải không ạ?",
+                                      choices=[{"label": "Đúng, gọi cán bộ", "text": "đúng rồi"},
+                                               {"label": "Không", "text": "không"}])
+            r.screen["type"] = "confirm"
+            return self._finish(s, r, "call_staff", pred.confidence, None)
+
+        named = self._alias_in(text)
+        place = None if named else find_elsewhere(text, self.elsewhere)
+        if place is not None:
+            s.failures = 0
+            self.counters["elsewhere"] += 1
+            voice_text = f"Dạ, {place.name.lower()} không làm tại trung tâm này. Bà con đến {place.where}."
+            r = replies.message_reply(place.name, f"{voice_text} {place.online} {replies.OFFER_MORE}")
+            r.screen["elsewhere"] = {"id": place.id, "where": place.where, "online": place.online}
+            return self._finish(s, r, "elsewhere", 1.0, None)
+
+        decision = decide(pred.ranked, self.kb.procedures, self._thresholds(voice))
+        if mentions_death(text) and (named is None or named in DEATH_PROCEDURES):
+            decision = self._death_decision(decision, named, bool(_FUNERAL_RE.search(fold_key(text))))
+
+        if not (voice and decision.action != "answer" and not named):
+            clarify = self._clarify_candidates(text, pred)
+            if clarify:
+                a, b = clarify
+                s.pending = {"kind": "clarify", "options": [a.id, b.id], "focus": focus_from_text(text)}
+                s.person = find_person(text) or s.person
+                r = replies.clarify_reply(a, b, s.person)
+                s.failures = 0
+                return self._finish(s, r, a.id, pred.confidence, None)
+
+        act_first = intent in ACTS and intent != OUT_OF_SCOPE and pred.ranked[0][0] == intent
+        if named and named in self.kb.procedures and not act_first:
+            decision = Decision("answer", [named], [pred.confidence])
+        if decision.action != "none" and not act_first:
+            return self._procedure_decision(s, decision, text, pred)
+        if intent in ASK_FOCUS:
+            s.failures = 0
+            focus = ASK_FOCUS[intent]
+            proc = self._mentioned(text, pred, self._thresholds(voice).answer if voice else None)
+            proc = proc or self.kb.get(s.procedure_id)
+            if proc is None:
+                s.pending = {"kind": "need_procedure", "focus": focus}
+                return self._finish(s, replies.ask_procedure_reply(focus), intent, pred.confidence, None)
+            return self._answer(s, proc, focus, text, intent, pred.confidence)
+        if intent == "address_lookup":
+            s.failures = 0
+            return self._address(s, text, pred.confidence, ask_if_missing=True)
+        if intent == "ask_opening_hours":
+            s.failures = 0
+            c = self.center
+            r = replies.message_reply("Giờ làm việc", f"{c.opening_hours_spoken} {replies.OFFER_MORE}")
+            r.screen["text"] = "; ".join(f"{h['days']}: {h['hours']}" for h in c.opening_hours) or r.screen["text"]
+            return self._finish(s, r, intent, pred.confidence, None)
+        if intent == "greeting":
+            s.failures = 0
+            r = replies.message_reply(
+                "Xin chào",
+                f"Xin chào anh chị, tôi là trợ lý của {self.center.name}. Anh chị cần hỏi thủ tục gì ạ?",
+                choices=self._common_choices(),
+            )
+            return self._finish(s, r, intent, pred.confidence, None)
+        if intent == "goodbye":
+            r = replies.message_reply("Tạm biệt", "Dạ, chào tạm biệt anh chị. Chúc anh chị một ngày tốt lành!")
+            reply = self._finish(s, r, intent, pred.confidence, None)
+            self._reset(s)
+            return reply
+        if intent == "thanks":
+            s.failures = 0
+            r = replies.message_reply("Không có gì ạ", f"Dạ không có gì ạ. {replies.OFFER_MORE}")
+            return self._finish(s, r, intent, pred.confidence, s.procedure_id)
+        if intent in ("yes", "no"):
+            r = replies.message_reply("Mời anh/chị hỏi", "Dạ vâng. Anh chị cần hỏi thủ tục gì ạ?")
+            return self._finish(s, r, intent, pred.confidence, s.procedure_id)
+        if voice:  # recognized speech that fits nothing: most likely misheard, ask again
+            return self._failure(s, pred.confidence, "", heard=False)
+        return self._failure(
+            s,
+            pred.confidence,
+            "Xin lỗi, tôi chỉ trả lời về thủ tục hành chính tại trung tâm nên chưa giúp được việc này. "
+            "Anh chị có thể hỏi cán bộ tại quầy tiếp nhận.",
+        )
+
+    def _death_decision(self, decision: Decision, named: str | None, funeral_asked: bool) -> Decision:
+        """A death in the family: death registration (and funeral support), never another procedure."""
+        if named in DEATH_PROCEDURES:
+            return Decision("answer", [named], [1.0])
+        if decision.action in ("answer", "confirm") and decision.procedures[0] == DEATH_PROCEDURES[1]:
+            return decision
+        if funeral_asked:
+            return Decision("answer", [DEATH_PROCEDURES[1]], [1.0])
+        return Decision("answer", [DEATH_PROCEDURES[0]], [1.0])
+
+    def _procedure_decision(self, s: Session, decision: Decision, text: str, pred: IntentPrediction) -> EngineReply:
+        procs = [self.kb.procedures[p] for p in decision.procedures]
+        focus = focus_from_text(text)
+        s.failures = 0
+        if decision.action == "answer":
+            reply = self._answer(s, procs[0], focus, text, procs[0].id, max(pred.confidence, decision.probabilities[0]))
+            if procs[0].id == DEATH_PROCEDURES[0] and mentions_death(text):
+                funeral = self.kb.get(DEATH_PROCEDURES[1])
+                if funeral is not None:
+                    reply.reply_screen["candidates"] = [replies.candidate(funeral)]
+            return reply
+        s.person = find_person(text) or s.person
+        if decision.action == "confirm":
+            self.counters["confirm"] += 1
+            s.pending = {"kind": "confirm", "options": decision.procedures, "focus": focus}
+            r = replies.confirm_reply(procs, decision.probabilities, s.person)
+            return self._finish(s, r, procs[0].id, decision.probabilities[0], None)
+        self.counters["choose"] += 1
+        s.pending = {"kind": "clarify", "options": decision.procedures, "focus": focus}
+        r = replies.choose_reply(procs, decision.probabilities)
+        return self._finish(s, r, procs[0].id, decision.probabilities[0], None)
+
+    def _finish(
+        self,
+        s: Session,
+        r: replies.Reply,
+        intent: str,
+        confidence: float,
+        procedure_id: str | None,
+        *,
+        escalate: bool = False,
+        reason: str = "",
+    ) -> EngineReply:
+        screen = r.screen
+        if s.slow:
+            screen["speech_rate"] = SLOW_SPEECH_RATE
+        s.pending = {"kind": "offer", "what": r.offer} if r.offer else s.pending
+        reply = EngineReply(
+            intent=intent,
+            confidence=round(float(confidence), 4),
+            procedure_id=procedure_id,
+            reply_voice=r.voice,
+            reply_screen=screen,
+            escalate=escalate,
+            escalation_reason=reason,
+            session_id=s.id,
+        )
+        s.last_reply = reply
+        return reply
+
+
+    # ------------------------------------------------------------------ pieces
+
+    def _reset(self, s: Session) -> None:
+        fresh = Session(id=s.id, last_s=s.last_s)
+        fresh.last_reply = s.last_reply
+        self._sessions[s.id] = fresh
+
+    def _common_choices(self) -> list[dict[str, str]]:
+        out = []
+        for pid in ("dang_ky_khai_sinh", "dang_ky_ket_hon", "dang_ky_tam_tru", "chung_thuc_ban_sao"):
+            proc = self.kb.get(pid)
+            if proc:
+                out.append({"label": proc.name, "text": proc.name})
+        return out
+
+    def _repeat(self, s: Session, intent: str, confidence: float) -> EngineReply:
+        if intent == "speak_slower":
+            s.slow = True
+        last = s.last_reply
+        if last is None:
+            voice = (
+                "Dạ, tôi sẽ nói chậm hơn. Anh chị cần hỏi gì ạ?"
+                if intent == "speak_slower"
+                else ("Tôi chưa nói gì ạ. Anh chị cần hỏi thủ tục gì ạ?")
+            )
+            return self._finish(s, replies.message_reply("Mời anh/chị hỏi", voice), intent, confidence, None)
+        screen = copy.deepcopy(last.reply_screen)
+        if s.slow:
+            screen["speech_rate"] = SLOW_SPEECH_RATE
+        reply = EngineReply(
+            intent=intent,
+            confidence=round(float(confidence), 4),
+            procedure_id=last.procedure_id,
+            reply_voice=last.reply_voice,
+            reply_screen=screen,
+            escalate=last.escalate,
+            escalation_reason=last.escalation_reason,
+            session_id=s.id,
+        )
+        s.last_reply = reply
+        return reply
+
+    def _failure(self, s: Session, confidence: float, voice: str, *, heard: bool = True) -> EngineReply:
+        """Not understood / out of scope; ``heard=False``: nothing usable was recognized (ask to repeat)."""
+        s.failures += 1
+        self.counters["not_understood" if not heard else "out_of_scope"] += 1
+        if s.failures >= self.options.max_failures:
+            return self._escalate(s, "repeated_failures", OUT_OF_SCOPE, confidence)
+        if not heard:
+            r = replies.not_understood_reply(choices=self._common_choices())
+            return self._finish(s, r, OUT_OF_SCOPE, confidence, None)
+        r = replies.message_reply("Xin lỗi", f"{voice} {replies.OFFER_STAFF}", offer="call_staff")
+        return self._finish(s, r, OUT_OF_SCOPE, confidence, None)
+
+    def _escalate(self, s: Session, reason: str, intent: str, confidence: float) -> EngineReply:
+        s.failures = 0
+        s.pending = None
+        r = replies.escalation_reply(reason)
+        return self._finish(s, r, intent, confidence, s.procedure_id, escalate=True, reason=reason)
+
+    def _answer(
+        self, s: Session, proc: Procedure, focus: str | None, text: str, intent: str, confidence: float
+    ) -> EngineReply:
+        if proc.id != s.procedure_id:
+            s.papers_heard.discard(proc.id)
+            s.person = None
+        s.procedure_id = proc.id
+        s.person = find_person(text) or s.person
+        r = replies.procedure_reply(proc, self.center, focus, s.person, proc.id in s.papers_heard)
+        if focus == "papers":
+            s.papers_heard.add(proc.id)
+        return self._finish(s, r, intent, confidence, proc.id)
+
+    def _address(self, s: Session, text: str, confidence: float, *, ask_if_missing: bool) -> EngineReply:
+        if ask_if_missing and not find_address_phrase(text):
+            s.pending = {"kind": "address"}
+            r = replies.message_reply(
+                "Tra cứu địa chỉ mới",
+                "Anh chị đọc giúp tôi địa chỉ cũ, gồm phường hoặc xã, quận hoặc huyện và tỉnh thành nhé.",
+            )
+            return self._finish(s, r, "address_lookup", confidence, None)
+        result = convert_old_address(text)
+        return self._finish(s, replies.address_reply(result), "address_lookup", confidence, None)
+
+    def _mentioned(self, text: str, pred: IntentPrediction, min_p: float | None = None) -> Procedure | None:
+        """A procedure named in the sentence: by alias, or ranked likely enough by the model."""
+        named = self._alias_in(text)
+        if named:
+            return self.kb.procedures.get(named)
+        floor = self.options.mention_min_p if min_p is None else min_p
+        for label, p in pred.ranked:
+            if label in self.kb.procedures and p >= floor:
+                return self.kb.procedures[label]
+        return None
+
+    def _clarify_candidates(self, text: str, pred: IntentPrediction) -> tuple[Procedure, Procedure] | None:
+        if len(pred.ranked) < 2:
+            return None
+        (a, pa), (b, pb) = pred.ranked[0], pred.ranked[1]
+        if a not in self.kb.procedures or b not in self.kb.procedures:
+            return None
+        if pa - pb >= self.options.clarify_margin or pa + pb < self.options.clarify_min_total_p:
+            return None
+        named = self._alias_in(text)
+        if named in (a, b):  # the visitor named one of them outright
+            return None
+        return self.kb.procedures[a], self.kb.procedures[b]
+
+    def _alias_in(self, text: str) -> str | None:
+        f = f" {fold_key(text)} "
+        for phrase, pid in self._aliases:
+            if f" {phrase} " in f:
+                return pid
+        return None
+
+    def _resolve_pending(
+        self, s: Session, pending: dict[str, Any], text: str, pred: IntentPrediction, yes_no: str | None
+    ) -> EngineReply | None:
+        kind = pending.get("kind")
+        if kind == "confirm":
+            options = [o for o in pending.get("options", []) if o in self.kb.procedures]
+            if yes_no == "yes" and options:
+                s.failures = 0
+                return self._answer(s, self.kb.procedures[options[0]], pending.get("focus"), text, options[0],
+                                    max(pred.confidence, 0.5))
+            if yes_no == "no":
+                others = [self.kb.procedures[o] for o in options[1:]]
+                r = replies.message_reply(
+                    "Mời bà con nói lại",
+                    "Dạ, xin lỗi bà con. Bà con nói lại thủ tục cần hỏi, hoặc chạm vào màn hình để chọn nhé.",
+                )
+                r.screen["candidates"] = [replies.candidate(p) for p in others]
+                return self._finish(s, r, "no", pred.confidence, None)
+            chosen = self._choose(text, pred, options, None) if len(options) > 1 else None
+            if chosen is None:
+                return None
+            s.failures = 0
+            return self._answer(s, self.kb.procedures[chosen], pending.get("focus"), text, chosen, 0.5)
+        if kind == "staff":
+            if yes_no == "yes":
+                return self._escalate(s, "visitor_request", "yes", pred.confidence)
+            if yes_no == "no":
+                r = replies.message_reply("Dạ vâng", "Dạ vâng. Bà con cần hỏi thủ tục gì cứ nói với tôi nhé.")
+                return self._finish(s, r, "no", pred.confidence, s.procedure_id)
+            return None
+        if kind == "clarify":
+            options = [o for o in pending.get("options", []) if o in self.kb.procedures]
+            chosen = self._choose(text, pred, options, yes_no)
+            if chosen is None:
+                return None
+            s.failures = 0
+            return self._answer(
+                s, self.kb.procedures[chosen], pending.get("focus"), text, chosen, max(pred.confidence, 0.5)
+            )
+        if kind == "offer":
+            what = pending.get("what")
+            if yes_no == "no":
+                r = replies.message_reply("Dạ vâng", "Dạ vâng. Anh chị cần hỏi gì thêm cứ hỏi tôi nhé.")
+                return self._finish(s, r, "no", pred.confidence, s.procedure_id)
+            if yes_no == "yes":
+                s.failures = 0
+                if what == "call_staff":
+                    return self._escalate(s, "visitor_request", "yes", pred.confidence)
+                proc = self.kb.get(s.procedure_id)
+                if proc is not None and what in ("papers", "fee_time"):
+                    return self._answer(s, proc, what, "", "yes", pred.confidence)
+            return None
+        if kind == "need_procedure":
+            proc = self._mentioned(text, pred)
+            if proc is None:
+                return None
+            s.failures = 0
+            return self._answer(s, proc, pending.get("focus"), text, proc.id, pred.confidence)
+        if kind == "address":
+            if pred.intent in self.kb.procedures or pred.intent in ASK_FOCUS:
+                return None
+            if find_address_phrase(text):
+                s.failures = 0
+                return self._address(s, text, pred.confidence, ask_if_missing=False)
+        return None
+
+    def _choose(self, text: str, pred: IntentPrediction, options: list[str], yes_no: str | None) -> str | None:
+        if len(options) < 2:
+            return options[0] if options else None
+        named = self._alias_in(text)
+        if named in options:
+            return named
+        f = fold_key(text)
+        for pid in options:
+            proc = self.kb.procedures[pid]
+            if f and (f == fold_key(proc.name) or f == fold_key(proc.short_name)):
+                return pid
+        # "cái đầu" / "cái sau", "thứ nhất" / "thứ hai"
+        if re.search(r"\b(?:dau tien|thu nhat|cai dau|cai truoc|so 1)\b", f):
+            return options[0]
+        if re.search(r"\b(?:thu hai|cai sau|so 2|cai thu hai)\b", f):
+            return options[1]
+        if len(options) > 2 and re.search(r"\b(?:thu ba|so 3|cai thu ba|cai cuoi)\b", f):
+            return options[2]
+        if pred.intent in options:
+            return pred.intent
+        ranked = [(label, p) for label, p in pred.ranked if label in options]
+        if ranked and ranked[0][1] >= self.options.mention_min_p:
+            return ranked[0][0]
+        if yes_no == "yes":
+            return options[0]
+        if yes_no == "no":
+            return options[1]
+        return None
