@@ -58,7 +58,8 @@ def procedure_ids() -> set[str]:
 # --------------------------------------------------------------------------- core mode
 
 
-def run_core(clips, model_dir: Path, asr_model: Path, procedures: set[str], hotwords: str = "") -> list[dict]:
+def run_core(clips, model_dir: Path, asr_model: Path, procedures: set[str], hotwords: str = "",
+             cache_path: Path = REPO / "var" / "bench_cache" / "asr_spoken.json") -> list[dict]:
     from dialogue import DialogueEngine
     from speech.asr import AsrOptions, SpeechRecognizer
     from speech.vad import UtteranceEnded, VadSegmenter
@@ -67,7 +68,7 @@ def run_core(clips, model_dir: Path, asr_model: Path, procedures: set[str], hotw
     options = AsrOptions(model_path=str(asr_model), hotwords=hotwords) if hotwords else AsrOptions(
         model_path=str(asr_model))
     tag = json.dumps(vars(options), sort_keys=True, default=str)  # every option: a change re-recognizes
-    cache = AsrCache(REPO / "var" / "bench_cache" / "asr_spoken.json")
+    cache = AsrCache(cache_path)
     asr = None
     rows = []
     for n, clip in enumerate(clips):
@@ -150,7 +151,8 @@ def run_pipeline(clips, tmp: Path, procedures: set[str], overrides: dict) -> lis
             deadline = dropped + audio_s + 20.0
             while True:
                 time.sleep(0.1)
-                utts = [u for u in recorder.get("audio/utterance")[counts["audio/utterance"]:] if u["source"] == fname]
+                utts = [u for u in recorder.get("audio/utterance")[counts["audio/utterance"]:]
+                        if u["source"] == fname and not u.get("speculative")]  # finals only
                 ids = {u["utterance_id"] for u in utts}
                 trs = [t for t in recorder.get("speech/transcript")[counts["speech/transcript"]:]
                        if t["utterance_id"] in ids]
@@ -204,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model-dir", type=Path, default=REPO / "models" / "dialogue")
     ap.add_argument("--asr-model", type=Path, default=REPO / "models" / "whisper-base")
     ap.add_argument("--hotwords", default="", help="core mode: faster-whisper hotwords for the recognizer")
+    ap.add_argument("--cache", type=Path, default=REPO / "var" / "bench_cache" / "asr_spoken.json",
+                    help="core mode: the ASR result cache")
     ap.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE",
                     help="pipeline mode: a node parameter override, e.g. microphone.vad.min_silence_ms=500")
     ap.add_argument("--out", type=Path, default=None, help="also write the JSON (with every row) here")
@@ -219,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     clips = build_clips(questions, args.accents.split(","))
     procedures = procedure_ids()
     if args.mode == "core":
-        rows = run_core(clips, args.model_dir, args.asr_model, procedures, args.hotwords)
+        rows = run_core(clips, args.model_dir, args.asr_model, procedures, args.hotwords, args.cache)
         rss = None
     else:
         with tempfile.TemporaryDirectory() as tmp:

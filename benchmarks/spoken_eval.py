@@ -72,7 +72,8 @@ def render(text: str, voice: str, speed_wpm: int, effect: str, seed: int) -> np.
 
 def build_clips(questions: list[dict], accents: list[str]) -> list[Clip]:
     clips = []
-    for a_index, accent in enumerate(accents):
+    for accent in accents:
+        a_index = list(ACCENTS).index(accent)  # the same clips whichever accents are asked for
         for i, q in enumerate(questions):
             k = i + a_index
             voice = ACCENTS[accent] + VARIANTS[k % len(VARIANTS)]

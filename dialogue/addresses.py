@@ -111,9 +111,12 @@ def _readings(query: str) -> list[str]:
 
 
 def _parse_legacy(query: str) -> tuple[list[Any], str]:
-    """The old wards the query names: the package's parse of the first reading it resolves, else
-    the package's legacy table matched on compact names (several when the short form is ambiguous);
-    else ([], the province the package found)."""
+    """The old wards the query names: one exact match of the package's legacy table on compact
+    names, else the package's parse of the first reading it resolves, else every table match (an
+    ambiguous short form); else ([], the province the package found)."""
+    exact = _lookup_compact(query)
+    if len(exact) == 1:
+        return exact, exact[0].province
     vau, mode = _units()
     province = ""
     for reading in _readings(query):
@@ -125,7 +128,7 @@ def _parse_legacy(query: str) -> tuple[list[Any], str]:
         if old.ward_code and old.ward:
             return [old], old.province or ""
         province = province or old.province or ""
-    return _lookup_compact(query), province
+    return exact, province
 
 
 _PARENS_RE = re.compile(r"\([^)]*\)")
@@ -157,16 +160,19 @@ def _legacy_index() -> dict[str, list[SimpleNamespace]]:
 def _lookup_compact(query: str) -> list[SimpleNamespace]:
     """Old wards whose "<ward> <district> <province>" short names, without spaces and unit words,
     spell the query ("Phúc Xá Ba Đình Hà Nội", "Xa Hoang Quy, Huyen Hoang Hoa, Tinh Thanh Hoa")."""
-    text = _normalize_query(find_address_phrase(query) or query, numbers=False)
-    parts = [_UNIT_PREFIX_RE.sub("", p) for p in text.split(",")] if "," in text else [text]
-    q = _compact(" ".join(parts))
-    found = []
-    for pkey, units in _legacy_index().items():
-        if not (pkey and q.endswith(pkey)):
-            continue
-        rest = q[: -len(pkey)]
-        found += [u for u in units if u._d and rest.endswith(u._d) and rest[: -len(u._d)] == u._w]
-    return found
+    for base in dict.fromkeys((query, find_address_phrase(query) or query)):
+        text = _normalize_query(base, numbers=False)
+        parts = [_UNIT_PREFIX_RE.sub("", p) for p in text.split(",")] if "," in text else [text]
+        q = _compact(" ".join(parts))
+        found = []
+        for pkey, units in _legacy_index().items():
+            if not (pkey and q.endswith(pkey)):
+                continue
+            rest = q[: -len(pkey)]
+            found += [u for u in units if u._d and rest.endswith(u._d) and rest[: -len(u._d)] == u._w]
+        if found:
+            return found
+    return []
 
 
 def _new_ward_name(new_ward_key: str, new_province_key: str) -> str:

@@ -14,6 +14,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from dialogue import replies
@@ -22,7 +23,7 @@ from dialogue.center import Center
 from dialogue.elsewhere import Elsewhere, find_elsewhere
 from dialogue.kb import KnowledgeBase, Procedure
 from dialogue.longform import predict_long
-from dialogue.model import IntentModel, IntentPrediction
+from dialogue.model import MAX_TEXT_CHARS, IntentModel, IntentPrediction
 from dialogue.session import EngineOptions, EngineReply, Session
 from dialogue.slots import find_address_phrase, find_person
 from dialogue.textrules import (
@@ -60,6 +61,17 @@ ASK_FOCUS = {
 SLOW_SPEECH_RATE = 0.8
 # a death told in everyday words leads here (first: the death registration), never elsewhere
 DEATH_PROCEDURES = ("dang_ky_khai_tu", "ho_tro_chi_phi_mai_tang")
+# what else a death may be about, when the question says so clearly (answered, not merely ranked)
+DEATH_RELATED = frozenset({
+    *DEATH_PROCEDURES, "dang_ky_giam_ho", "chung_thuc_di_chuc", "dang_ky_bien_dong_dat_dai",
+    "cap_ban_sao_trich_luc_ho_tich", "tro_cap_xa_hoi_hang_thang", "dang_ky_nuoi_con_nuoi",
+})  # fmt: skip
+NAMED_SHORT_CHARS = 60  # a short question naming a procedure outright gets it; a long one may name others
+# a long typed question (several sentences, context first): two procedures may fit, so it is answered
+# only when its top procedure is this likely and leads by this much, and confirmed or offered otherwise
+LONG_TYPED_ANSWER = 0.6
+LONG_TYPED_MARGIN = 0.15
+ELSEWHERE_MAX_P = 0.5  # a procedure done elsewhere is named, and no KB procedure is at least this likely
 _FUNERAL_RE = re.compile(r"\b(?:mai tang|an tang|chon cat|hoa tang|lo hau su|tien lo dam|chi phi dam)\b")
 DEFAULT_ANSWER_THRESHOLD_SPEECH = 0.6  # models trained before the speech answer calibration
 
@@ -145,8 +157,10 @@ class TurnLogic:
             r.screen["type"] = "confirm"
             return self._finish(s, r, "call_staff", pred.confidence, None)
 
-        named = self._alias_in(text)
-        place = None if named else find_elsewhere(text, self.elsewhere)
+        # a procedure named outright: trusted in a question the model reads whole; a long one names others
+        named = self._alias_in(text) if len(text) <= MAX_TEXT_CHARS else None
+        top_procedure_p = max((p for label, p in pred.ranked if label in self.kb.procedures), default=0.0)
+        place = None if named or top_procedure_p >= ELSEWHERE_MAX_P else find_elsewhere(text, self.elsewhere)
         if place is not None:
             s.failures = 0
             self.counters["elsewhere"] += 1
@@ -155,9 +169,13 @@ class TurnLogic:
             r.screen["elsewhere"] = {"id": place.id, "where": place.where, "online": place.online}
             return self._finish(s, r, "elsewhere", 1.0, None)
 
-        decision = decide(pred.ranked, self.kb.procedures, self._thresholds(voice))
+        thresholds = self._thresholds(voice)
+        if not voice and len(text) > MAX_TEXT_CHARS:  # several sentences: two procedures may fit
+            thresholds = replace(thresholds, answer=max(thresholds.answer, LONG_TYPED_ANSWER), margin=LONG_TYPED_MARGIN)
+        decision = decide(pred.ranked, self.kb.procedures, thresholds)
         if mentions_death(text) and (named is None or named in DEATH_PROCEDURES):
-            decision = self._death_decision(decision, named, bool(_FUNERAL_RE.search(fold_key(text))))
+            decision = self._death_decision(decision, named, bool(_FUNERAL_RE.search(fold_key(text))),
+                                            pred.ranked if len(text) > MAX_TEXT_CHARS else None)
 
         if not (voice and decision.action != "answer" and not named):
             clarify = self._clarify_candidates(text, pred)
@@ -170,8 +188,11 @@ class TurnLogic:
                 return self._finish(s, r, a.id, pred.confidence, None)
 
         act_first = intent in ACTS and intent != OUT_OF_SCOPE and pred.ranked[0][0] == intent
-        if named and named in self.kb.procedures and not act_first:
-            decision = Decision("answer", [named], [pred.confidence])
+        ranked_procs = [label for label, _ in pred.ranked[:3]]
+        model_sure_of_another = decision.action == "answer" and decision.procedures[0] != named
+        if named and not act_first and not model_sure_of_another and (
+                named in ranked_procs or len(text) <= NAMED_SHORT_CHARS):
+            decision = Decision("answer", [named], [pred.confidence])  # a procedure named outright
         if decision.action != "none" and not act_first:
             return self._procedure_decision(s, decision, text, pred)
         if intent in ASK_FOCUS:
@@ -221,14 +242,21 @@ class TurnLogic:
             "Anh chị có thể hỏi cán bộ tại quầy tiếp nhận.",
         )
 
-    def _death_decision(self, decision: Decision, named: str | None, funeral_asked: bool) -> Decision:
-        """A death in the family: death registration (and funeral support), never another procedure."""
+    def _death_decision(self, decision: Decision, named: str | None, funeral_asked: bool,
+                        long_ranked: Sequence[tuple[str, float]] | None) -> Decision:
+        """A death in the family: death registration (and funeral support), never an unrelated procedure.
+        A long question that tells a death as context is offered the death procedures beside the related
+        one it ranks (guardianship of an orphan, inheritance, a will)."""
         if named in DEATH_PROCEDURES:
             return Decision("answer", [named], [1.0])
-        if decision.action in ("answer", "confirm") and decision.procedures[0] == DEATH_PROCEDURES[1]:
-            return decision
         if funeral_asked:
             return Decision("answer", [DEATH_PROCEDURES[1]], [1.0])
+        if decision.action != "none" and decision.procedures[0] in DEATH_RELATED:
+            return decision
+        if long_ranked is not None:
+            related = [(lb, p) for lb, p in long_ranked if lb in DEATH_RELATED and lb not in DEATH_PROCEDURES][:1]
+            offered = [*related, *((p, 0.0) for p in DEATH_PROCEDURES)]
+            return Decision("choose", [lb for lb, _ in offered], [p for _, p in offered])
         return Decision("answer", [DEATH_PROCEDURES[0]], [1.0])
 
     def _procedure_decision(self, s: Session, decision: Decision, text: str, pred: IntentPrediction) -> EngineReply:
