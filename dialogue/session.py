@@ -25,7 +25,6 @@ class EngineOptions:
     confirm_threshold_typed: float = 0.25  # typed text: confirm below the typed answer threshold
     speech_margin: float = 0.1  # speech: the top procedure leads the next by this much to answer or confirm
     offer_total: float = 0.35  # offer 2-3 candidates when together at least this likely
-    staff_min_p_speech: float = 0.8  # a recognized "call staff" without staff words is confirmed first
 
 
 @dataclass

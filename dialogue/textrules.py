@@ -141,25 +141,30 @@ _DEATH_WORDS_RE = re.compile(
     r"hoa tang|chon cat|dam tang|dam ma|ma chay|le tang|hau su|ve voi to tien|quy tien|khuat nui|"
     r"nguoi da khuat|nguoi chet|nguoi mat|da chet|bi chet|chet roi|vua chet|moi chet|tu vong|qua co)\b"
 )
-_KIN = (
-    r"(?:bo|ba|cha|me|ma|u|thay|ong|ba|chong|vo|con|anh|chi|em|cu|bac|chu|co|di|cau|mo|thim|noi|ngoai|"
-    r"ong xa|ba xa|ong nha|ba nha|nguoi nha|nguoi than|ong cu|ba cu|ong noi|ba noi|ong ngoai|ba ngoai|"
-    r"bo chong|me chong|bo vo|me vo|bo de|me de|ong ay|ba ay|ong ba|bo me)"
+# relatives, with diacritics (folded, "đi"/"có"/"mà" would read as "dì"/"cô"/"má")
+_KIN_VI = (
+    r"(?:bố|ba|cha|mẹ|má|u|thầy|ông|bà|chồng|vợ|con|anh|chị|em|cụ|bác|chú|cô|dì|cậu|mợ|thím|"
+    r"người nhà|người thân|ông xã|bà xã|bố chồng|mẹ chồng|bố vợ|mẹ vợ|bố mẹ|ông bà)"
 )
+_KIN_FOLDED = r"(?:bo|cha|me|ong|ba|chong|vo|con|anh|chi|em|cu|bac|nguoi nha|nguoi than)"
 _LOST_THINGS = (
-    r"giay|so|the|can|chung|bang|ho|tien|bao|may|nhieu|thoi|cong|dien|xe|dat|nha|viec|ban|cmnd|cccd|phi|"
-    r"het|it|khoang|tam|ca|tich|lien|ngu|ngay|mot|hai|ba|muoi|\d"
+    r"giấy|sổ|thẻ|căn|chứng|bằng|hộ|tiền|bao|mấy|nhiều|thời|công|điện|xe|đất|nhà|việc|bản|cmnd|cccd|phí|"
+    r"hết|ít|khoảng|tầm|cả|tích|liên|ngủ|ngày|một|hai|ba|mười|\d"
 )
-# "<relative> ... (vừa|mới|đã) mất", not followed by what one loses ("mất giấy", "mất bao lâu").
+# "<relative> [tôi|nhà tôi] (vừa|mới|đã) mất", not followed by what one loses ("mất giấy", "mất bao lâu").
 _MAT_RE = re.compile(
-    rf"\b{_KIN}(?:\s+\w+){{0,3}}?\s+(?:(?:vua|moi|da|bi|lai|cung|hom qua|tuan truoc|nam ngoai)\s+)?MAT\b"
-    rf"(?!\s+(?:{_LOST_THINGS})\b)"
+    rf"(?<!\w){_KIN_VI}(?:\s+\w+){{0,2}}?\s+(?:(?:vừa|mới|đã|bị|lại|cũng|hôm qua|tuần trước|năm ngoái)\s+)?mất"
+    rf"(?!\w)(?!\s+(?:{_LOST_THINGS})(?!\w))"
 )
 _EUPHEMISM_RE = re.compile(
     r"\b(?:ong|ba) (?:nha|cu|xa)(?: toi| em| minh| tui| bac)?(?: da| vua| moi)? (?:di roi|nam xuong|mat roi)\b"
     r"|\b(?:vua|moi|da) nam xuong\b"
 )
-_MAT_ALONE_RE = re.compile(r"\b(?:co nguoi|co ai|nguoi than)\s+(?:(?:vua|moi|da)\s+)?MAT\b")
+_MAT_ALONE_RE = re.compile(r"(?<!\w)(?:có người|có ai|người thân|người nhà)\s+(?:(?:vừa|mới|đã)\s+)?mất(?!\w)")
+_MAT_FOLDED_RE = re.compile(
+    rf"\b{_KIN_FOLDED}(?:\s+(?:toi|em|minh|tui|nha toi))?\s+(?:vua|moi|da)\s+mat\b"
+    r"(?!\s+(?:giay|so|the|tien|bao|may|can|ban)\b)"
+)
 
 
 def mentions_death(text: str) -> bool:
@@ -167,10 +172,7 @@ def mentions_death(text: str) -> bool:
     f = fold_key(text)
     if _DEATH_WORDS_RE.search(f) or _EUPHEMISM_RE.search(f):
         return True
-    if text != fold_diacritics(text):
-        # "mất" keeps its diacritics (not "mặt" face, "mát" cool): mark it, fold the rest
-        words = re.findall(r"\w+", nfc(text).lower())
-        marked = " ".join("MAT" if w == "mất" else fold_diacritics(w) for w in words)
-    else:  # without diacritics "mat" is ambiguous: only right after "vừa / mới / đã"
-        marked = re.sub(r"\b(vua|moi|da) mat\b", r"\1 MAT", f)
-    return bool(_MAT_RE.search(marked) or _MAT_ALONE_RE.search(marked))
+    if text != fold_diacritics(text):  # with diacritics: "mất" is not "mặt" or "mát"
+        low = " ".join(re.sub(r"[^\w\s]", " ", nfc(text).lower()).split())
+        return bool(_MAT_RE.search(low) or _MAT_ALONE_RE.search(low))
+    return bool(_MAT_FOLDED_RE.search(f))  # without diacritics only the clear "<relative> vừa mất"

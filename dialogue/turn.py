@@ -71,7 +71,7 @@ NAMED_SHORT_CHARS = 60  # a short question naming a procedure outright gets it; 
 # only when its top procedure is this likely and leads by this much, and confirmed or offered otherwise
 LONG_TYPED_ANSWER = 0.6
 LONG_TYPED_MARGIN = 0.15
-ELSEWHERE_MAX_P = 0.5  # a procedure done elsewhere is named, and no KB procedure is at least this likely
+ELSEWHERE_MAX_P = 0.5  # a long question naming a procedure done elsewhere, when no KB procedure is this likely
 _FUNERAL_RE = re.compile(r"\b(?:mai tang|an tang|chon cat|hoa tang|lo hau su|tien lo dam|chi phi dam)\b")
 DEFAULT_ANSWER_THRESHOLD_SPEECH = 0.6  # models trained before the speech answer calibration
 
@@ -109,7 +109,7 @@ class TurnLogic:
 
     def _turn(self, s: Session, raw: str, source: str, hypotheses: Sequence[tuple[str, float]] = ()) -> EngineReply:
         text = clean(raw, self.options.max_input_chars)
-        voice = bool(hypotheses) or source == "voice"
+        voice = bool(hypotheses)  # recognized speech comes with its N-best list
         if not has_letters(text):
             return self._failure(s, 0.0, "", heard=False)
         if is_foreign(text):
@@ -148,7 +148,7 @@ class TurnLogic:
             )
             return self._finish(s, r, "call_staff", pred.confidence, None)
         if intent == "call_staff":
-            if not voice or pred.confidence >= self.options.staff_min_p_speech:
+            if not voice:
                 return self._escalate(s, "visitor_request", "call_staff", pred.confidence)
             s.pending = {"kind": "staff"}  # garbled speech must not claim the citizen asked for staff
             r = replies.message_reply("Gọi cán bộ?", "Bà con muốn tôi gọi cán bộ hỗ trợ phải không ạ?",
@@ -159,8 +159,10 @@ class TurnLogic:
 
         # a procedure named outright: trusted in a question the model reads whole; a long one names others
         named = self._alias_in(text) if len(text) <= MAX_TEXT_CHARS else None
+        # a procedure done elsewhere, named in a short question; in a long one only when no KB procedure fits
         top_procedure_p = max((p for label, p in pred.ranked if label in self.kb.procedures), default=0.0)
-        place = None if named or top_procedure_p >= ELSEWHERE_MAX_P else find_elsewhere(text, self.elsewhere)
+        long_and_fits = len(text) > MAX_TEXT_CHARS and top_procedure_p >= ELSEWHERE_MAX_P
+        place = None if named or long_and_fits else find_elsewhere(text, self.elsewhere)
         if place is not None:
             s.failures = 0
             self.counters["elsewhere"] += 1
@@ -173,11 +175,12 @@ class TurnLogic:
         if not voice and len(text) > MAX_TEXT_CHARS:  # several sentences: two procedures may fit
             thresholds = replace(thresholds, answer=max(thresholds.answer, LONG_TYPED_ANSWER), margin=LONG_TYPED_MARGIN)
         decision = decide(pred.ranked, self.kb.procedures, thresholds)
-        if mentions_death(text) and (named is None or named in DEATH_PROCEDURES):
+        death = mentions_death(text) and (named is None or named in DEATH_PROCEDURES)
+        if death:
             decision = self._death_decision(decision, named, bool(_FUNERAL_RE.search(fold_key(text))),
                                             pred.ranked if len(text) > MAX_TEXT_CHARS else None)
 
-        if not (voice and decision.action != "answer" and not named):
+        if not death and not (voice and decision.action != "answer" and not named):
             clarify = self._clarify_candidates(text, pred)
             if clarify:
                 a, b = clarify
@@ -251,6 +254,8 @@ class TurnLogic:
             return Decision("answer", [named], [1.0])
         if funeral_asked:
             return Decision("answer", [DEATH_PROCEDURES[1]], [1.0])
+        if long_ranked is None and decision.action != "none" and decision.procedures[0] in DEATH_PROCEDURES:
+            return Decision("answer", decision.procedures[:1], decision.probabilities[:1])
         if decision.action != "none" and decision.procedures[0] in DEATH_RELATED:
             return decision
         if long_ranked is not None:
