@@ -9,23 +9,19 @@ procedures done elsewhere; a death in the family; then the procedure decision of
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from dialogue import replies
-from dialogue.addresses import convert_old_address
-from dialogue.center import Center
 from dialogue.elsewhere import Elsewhere, find_elsewhere
-from dialogue.kb import KnowledgeBase, Procedure
 from dialogue.longform import predict_long
-from dialogue.model import MAX_TEXT_CHARS, IntentModel, IntentPrediction
-from dialogue.session import EngineOptions, EngineReply, Session
-from dialogue.slots import find_address_phrase, find_person
+from dialogue.model import MAX_TEXT_CHARS, IntentPrediction
+from dialogue.pending import PendingAnswers
+from dialogue.session import EngineReply, Session
+from dialogue.slots import find_person
+from dialogue.steps import ACTS, ASK_FOCUS, OUT_OF_SCOPE, SLOW_SPEECH_RATE
 from dialogue.textrules import (
     asks_for_official,
     asks_for_staff,
@@ -43,22 +39,6 @@ __all__ = ["ACTS", "ASK_FOCUS", "OUT_OF_SCOPE", "SLOW_SPEECH_RATE", "TurnLogic"]
 
 log = logging.getLogger("dialogue.manager")
 
-OUT_OF_SCOPE = "out_of_scope"
-ACTS = frozenset(
-    {
-        "greeting", "goodbye", "thanks", "yes", "no", "repeat", "speak_slower", "call_staff",
-        "ask_papers", "ask_fee", "ask_time", "ask_where", "ask_online", "ask_opening_hours",
-        "address_lookup", OUT_OF_SCOPE,
-    }
-)  # fmt: skip
-ASK_FOCUS = {
-    "ask_papers": "papers",
-    "ask_fee": "fee",
-    "ask_time": "time",
-    "ask_where": "where",
-    "ask_online": "online",
-}
-SLOW_SPEECH_RATE = 0.8
 # a death told in everyday words leads here (first: the death registration), never elsewhere
 DEATH_PROCEDURES = ("dang_ky_khai_tu", "ho_tro_chi_phi_mai_tang")
 # what else a death may be about, when the question says so clearly (answered, not merely ranked)
@@ -71,23 +51,18 @@ NAMED_SHORT_CHARS = 60  # a short question naming a procedure outright gets it; 
 # only when its top procedure is this likely and leads by this much, and confirmed or offered otherwise
 LONG_TYPED_ANSWER = 0.6
 LONG_TYPED_MARGIN = 0.15
-ELSEWHERE_MAX_P = 0.5  # a long question naming a procedure done elsewhere, when no KB procedure is this likely
+# a procedure done elsewhere named in a question longer than this counts only if no KB procedure is this likely
+ELSEWHERE_SHORT_CHARS = 80
+ELSEWHERE_MAX_P = 0.5
 _FUNERAL_RE = re.compile(r"\b(?:mai tang|an tang|chon cat|hoa tang|lo hau su|tien lo dam|chi phi dam)\b")
 DEFAULT_ANSWER_THRESHOLD_SPEECH = 0.6  # models trained before the speech answer calibration
 
 
-class TurnLogic:
+class TurnLogic(PendingAnswers):
     """The decisions of one turn; needs ``kb``, ``model``, ``center``, ``options``, ``counters``,
     ``elsewhere``, ``_aliases`` and ``_sessions`` on the object."""
 
-    kb: KnowledgeBase
-    model: IntentModel
-    center: Center
-    options: EngineOptions
-    counters: Counter
     elsewhere: list[Elsewhere]
-    _aliases: list[tuple[str, str]]
-    _sessions: dict[str, Session]
 
     def _thresholds(self, voice: bool) -> Thresholds:
         o = self.options
@@ -161,7 +136,7 @@ class TurnLogic:
         named = self._alias_in(text) if len(text) <= MAX_TEXT_CHARS else None
         # a procedure done elsewhere, named in a short question; in a long one only when no KB procedure fits
         top_procedure_p = max((p for label, p in pred.ranked if label in self.kb.procedures), default=0.0)
-        long_and_fits = len(text) > MAX_TEXT_CHARS and top_procedure_p >= ELSEWHERE_MAX_P
+        long_and_fits = len(text) > ELSEWHERE_SHORT_CHARS and top_procedure_p >= ELSEWHERE_MAX_P
         place = None if named or long_and_fits else find_elsewhere(text, self.elsewhere)
         if place is not None:
             s.failures = 0
@@ -285,242 +260,3 @@ class TurnLogic:
         s.pending = {"kind": "clarify", "options": decision.procedures, "focus": focus}
         r = replies.choose_reply(procs, decision.probabilities)
         return self._finish(s, r, procs[0].id, decision.probabilities[0], None)
-
-    def _finish(
-        self,
-        s: Session,
-        r: replies.Reply,
-        intent: str,
-        confidence: float,
-        procedure_id: str | None,
-        *,
-        escalate: bool = False,
-        reason: str = "",
-    ) -> EngineReply:
-        screen = r.screen
-        if s.slow:
-            screen["speech_rate"] = SLOW_SPEECH_RATE
-        s.pending = {"kind": "offer", "what": r.offer} if r.offer else s.pending
-        reply = EngineReply(
-            intent=intent,
-            confidence=round(float(confidence), 4),
-            procedure_id=procedure_id,
-            reply_voice=r.voice,
-            reply_screen=screen,
-            escalate=escalate,
-            escalation_reason=reason,
-            session_id=s.id,
-        )
-        s.last_reply = reply
-        return reply
-
-
-    # ------------------------------------------------------------------ pieces
-
-    def _reset(self, s: Session) -> None:
-        fresh = Session(id=s.id, last_s=s.last_s)
-        fresh.last_reply = s.last_reply
-        self._sessions[s.id] = fresh
-
-    def _common_choices(self) -> list[dict[str, str]]:
-        out = []
-        for pid in ("dang_ky_khai_sinh", "dang_ky_ket_hon", "dang_ky_tam_tru", "chung_thuc_ban_sao"):
-            proc = self.kb.get(pid)
-            if proc:
-                out.append({"label": proc.name, "text": proc.name})
-        return out
-
-    def _repeat(self, s: Session, intent: str, confidence: float) -> EngineReply:
-        if intent == "speak_slower":
-            s.slow = True
-        last = s.last_reply
-        if last is None:
-            voice = (
-                "Dạ, tôi sẽ nói chậm hơn. Anh chị cần hỏi gì ạ?"
-                if intent == "speak_slower"
-                else ("Tôi chưa nói gì ạ. Anh chị cần hỏi thủ tục gì ạ?")
-            )
-            return self._finish(s, replies.message_reply("Mời anh/chị hỏi", voice), intent, confidence, None)
-        screen = copy.deepcopy(last.reply_screen)
-        if s.slow:
-            screen["speech_rate"] = SLOW_SPEECH_RATE
-        reply = EngineReply(
-            intent=intent,
-            confidence=round(float(confidence), 4),
-            procedure_id=last.procedure_id,
-            reply_voice=last.reply_voice,
-            reply_screen=screen,
-            escalate=last.escalate,
-            escalation_reason=last.escalation_reason,
-            session_id=s.id,
-        )
-        s.last_reply = reply
-        return reply
-
-    def _failure(self, s: Session, confidence: float, voice: str, *, heard: bool = True) -> EngineReply:
-        """Not understood / out of scope; ``heard=False``: nothing usable was recognized (ask to repeat)."""
-        s.failures += 1
-        self.counters["not_understood" if not heard else "out_of_scope"] += 1
-        if s.failures >= self.options.max_failures:
-            return self._escalate(s, "repeated_failures", OUT_OF_SCOPE, confidence)
-        if not heard:
-            r = replies.not_understood_reply(choices=self._common_choices())
-            return self._finish(s, r, OUT_OF_SCOPE, confidence, None)
-        r = replies.message_reply("Xin lỗi", f"{voice} {replies.OFFER_STAFF}", offer="call_staff")
-        return self._finish(s, r, OUT_OF_SCOPE, confidence, None)
-
-    def _escalate(self, s: Session, reason: str, intent: str, confidence: float) -> EngineReply:
-        s.failures = 0
-        s.pending = None
-        r = replies.escalation_reply(reason)
-        return self._finish(s, r, intent, confidence, s.procedure_id, escalate=True, reason=reason)
-
-    def _answer(
-        self, s: Session, proc: Procedure, focus: str | None, text: str, intent: str, confidence: float
-    ) -> EngineReply:
-        if proc.id != s.procedure_id:
-            s.papers_heard.discard(proc.id)
-            s.person = None
-        s.procedure_id = proc.id
-        s.person = find_person(text) or s.person
-        r = replies.procedure_reply(proc, self.center, focus, s.person, proc.id in s.papers_heard)
-        if focus == "papers":
-            s.papers_heard.add(proc.id)
-        return self._finish(s, r, intent, confidence, proc.id)
-
-    def _address(self, s: Session, text: str, confidence: float, *, ask_if_missing: bool) -> EngineReply:
-        if ask_if_missing and not find_address_phrase(text):
-            s.pending = {"kind": "address"}
-            r = replies.message_reply(
-                "Tra cứu địa chỉ mới",
-                "Anh chị đọc giúp tôi địa chỉ cũ, gồm phường hoặc xã, quận hoặc huyện và tỉnh thành nhé.",
-            )
-            return self._finish(s, r, "address_lookup", confidence, None)
-        result = convert_old_address(text)
-        return self._finish(s, replies.address_reply(result), "address_lookup", confidence, None)
-
-    def _mentioned(self, text: str, pred: IntentPrediction, min_p: float | None = None) -> Procedure | None:
-        """A procedure named in the sentence: by alias, or ranked likely enough by the model."""
-        named = self._alias_in(text)
-        if named:
-            return self.kb.procedures.get(named)
-        floor = self.options.mention_min_p if min_p is None else min_p
-        for label, p in pred.ranked:
-            if label in self.kb.procedures and p >= floor:
-                return self.kb.procedures[label]
-        return None
-
-    def _clarify_candidates(self, text: str, pred: IntentPrediction) -> tuple[Procedure, Procedure] | None:
-        if len(pred.ranked) < 2:
-            return None
-        (a, pa), (b, pb) = pred.ranked[0], pred.ranked[1]
-        if a not in self.kb.procedures or b not in self.kb.procedures:
-            return None
-        if pa - pb >= self.options.clarify_margin or pa + pb < self.options.clarify_min_total_p:
-            return None
-        named = self._alias_in(text)
-        if named in (a, b):  # the visitor named one of them outright
-            return None
-        return self.kb.procedures[a], self.kb.procedures[b]
-
-    def _alias_in(self, text: str) -> str | None:
-        f = f" {fold_key(text)} "
-        for phrase, pid in self._aliases:
-            if f" {phrase} " in f:
-                return pid
-        return None
-
-    def _resolve_pending(
-        self, s: Session, pending: dict[str, Any], text: str, pred: IntentPrediction, yes_no: str | None
-    ) -> EngineReply | None:
-        kind = pending.get("kind")
-        if kind == "confirm":
-            options = [o for o in pending.get("options", []) if o in self.kb.procedures]
-            if yes_no == "yes" and options:
-                s.failures = 0
-                return self._answer(s, self.kb.procedures[options[0]], pending.get("focus"), text, options[0],
-                                    max(pred.confidence, 0.5))
-            if yes_no == "no":
-                others = [self.kb.procedures[o] for o in options[1:]]
-                r = replies.message_reply(
-                    "Mời bà con nói lại",
-                    "Dạ, xin lỗi bà con. Bà con nói lại thủ tục cần hỏi, hoặc chạm vào màn hình để chọn nhé.",
-                )
-                r.screen["candidates"] = [replies.candidate(p) for p in others]
-                return self._finish(s, r, "no", pred.confidence, None)
-            chosen = self._choose(text, pred, options, None) if len(options) > 1 else None
-            if chosen is None:
-                return None
-            s.failures = 0
-            return self._answer(s, self.kb.procedures[chosen], pending.get("focus"), text, chosen, 0.5)
-        if kind == "staff":
-            if yes_no == "yes":
-                return self._escalate(s, "visitor_request", "yes", pred.confidence)
-            if yes_no == "no":
-                r = replies.message_reply("Dạ vâng", "Dạ vâng. Bà con cần hỏi thủ tục gì cứ nói với tôi nhé.")
-                return self._finish(s, r, "no", pred.confidence, s.procedure_id)
-            return None
-        if kind == "clarify":
-            options = [o for o in pending.get("options", []) if o in self.kb.procedures]
-            chosen = self._choose(text, pred, options, yes_no)
-            if chosen is None:
-                return None
-            s.failures = 0
-            return self._answer(
-                s, self.kb.procedures[chosen], pending.get("focus"), text, chosen, max(pred.confidence, 0.5)
-            )
-        if kind == "offer":
-            what = pending.get("what")
-            if yes_no == "no":
-                r = replies.message_reply("Dạ vâng", "Dạ vâng. Anh chị cần hỏi gì thêm cứ hỏi tôi nhé.")
-                return self._finish(s, r, "no", pred.confidence, s.procedure_id)
-            if yes_no == "yes":
-                s.failures = 0
-                if what == "call_staff":
-                    return self._escalate(s, "visitor_request", "yes", pred.confidence)
-                proc = self.kb.get(s.procedure_id)
-                if proc is not None and what in ("papers", "fee_time"):
-                    return self._answer(s, proc, what, "", "yes", pred.confidence)
-            return None
-        if kind == "need_procedure":
-            proc = self._mentioned(text, pred)
-            if proc is None:
-                return None
-            s.failures = 0
-            return self._answer(s, proc, pending.get("focus"), text, proc.id, pred.confidence)
-        if kind == "address":
-            if pred.intent in self.kb.procedures or pred.intent in ASK_FOCUS:
-                return None
-            if find_address_phrase(text):
-                s.failures = 0
-                return self._address(s, text, pred.confidence, ask_if_missing=False)
-        return None
-
-    def _choose(self, text: str, pred: IntentPrediction, options: list[str], yes_no: str | None) -> str | None:
-        if len(options) < 2:
-            return options[0] if options else None
-        named = self._alias_in(text)
-        if named in options:
-            return named
-        f = fold_key(text)
-        for pid in options:
-            proc = self.kb.procedures[pid]
-            if f and (f == fold_key(proc.name) or f == fold_key(proc.short_name)):
-                return pid
-        # "cái đầu" / "cái sau", "thứ nhất" / "thứ hai"
-        if re.search(r"\b(?:dau tien|thu nhat|cai dau|cai truoc|so 1)\b", f):
-            return options[0]
-        if re.search(r"\b(?:thu hai|cai sau|so 2|cai thu hai)\b", f):
-            return options[1]
-        if len(options) > 2 and re.search(r"\b(?:thu ba|so 3|cai thu ba|cai cuoi)\b", f):
-            return options[2]
-        if pred.intent in options:
-            return pred.intent
-        ranked = [(label, p) for label, p in pred.ranked if label in options]
-        if ranked and ranked[0][1] >= self.options.mention_min_p:
-            return ranked[0][0]
-        if yes_no == "yes":
-            return options[0]
-        if yes_no == "no":
-            return options[1]
-        return None
