@@ -129,6 +129,24 @@ def test_vad_preview_is_void_when_speech_resumes(speech_clip):
         VadSegmenter(VadOptions(preview_silence_ms=0)), audio))
 
 
+def test_adaptive_endpoint_learns_a_hesitant_speakers_pauses(speech_clip):
+    """Fluent: cut after the 450 ms floor; a pause that split a question raises the endpoint for the
+    same speaker (up to the 700 ms ceiling), and a long silence forgets it."""
+    loud = np.flatnonzero(np.abs(speech_clip) > 0.01)
+    clip = speech_clip[loud[0] : loud[-1] + 1]
+    hesitant = np.concatenate([clip, np.zeros(int(0.55 * SR), np.float32), clip]).astype(np.float32)
+    seg = VadSegmenter(VadOptions(min_silence_ms=700, adaptive_floor_ms=450, preview_silence_ms=0))
+    assert seg.endpoint_ms == 450
+    first = [e for e in _events(seg, np.concatenate([np.zeros(SR), hesitant, np.zeros(SR)]))
+             if isinstance(e, UtteranceEnded)]
+    assert len(first) == 2  # the 550 ms pause ended the question too early ...
+    assert 600 <= seg.endpoint_ms <= 700  # ... so the endpoint rose for this speaker
+    again = [e for e in _events(seg, np.concatenate([hesitant, np.zeros(SR)])) if isinstance(e, UtteranceEnded)]
+    assert len(again) == 1
+    _events(seg, np.concatenate([np.zeros(25 * SR), clip, np.zeros(SR)]))  # a new visitor after a long silence
+    assert seg.endpoint_ms == 450
+
+
 def test_speculation_book_keeps_only_a_confirmed_result():
     book = SpeculationBook()
     book.start("p1")

@@ -44,9 +44,12 @@ class MicrophoneNode(KioskLifecycleNode):
         Param("vad.threshold", 0.5, "speech probability that starts speech", "0-1"),
         Param("vad.neg_threshold", 0.35, "probability under which a frame is silence", "0-1"),
         Param("vad.min_speech_ms", 250, "speech needed before an utterance starts", "ms", positive),
-        Param("vad.min_silence_ms", 600, "trailing silence that ends an utterance", "ms", positive),
+        Param("vad.min_silence_ms", 700, "trailing silence that ends an utterance (the adaptive endpoint's ceiling)",
+              "ms", positive),
         Param("vad.pre_roll_ms", 300, "audio kept before the detected start", "ms"),
         Param("vad.max_utterance_s", 15.0, "longer speech is cut into pieces of this length", "s", positive),
+        Param("vad.adaptive_floor_ms", 450, "adaptive endpoint: the shortest trailing silence that ends an "
+              "utterance, raised to the visitor's longest pause + 150 ms up to vad.min_silence_ms (0: fixed)", "ms"),
         Param("vad.preview_silence_ms", 200, "pause after which the utterance so far is sent for speculative "
               "recognition (0: off)", "ms"),
     )
@@ -71,6 +74,7 @@ class MicrophoneNode(KioskLifecycleNode):
                     pre_roll_ms=cfg["vad.pre_roll_ms"],
                     max_utterance_s=cfg["vad.max_utterance_s"],
                     preview_silence_ms=cfg["vad.preview_silence_ms"],
+                    adaptive_floor_ms=cfg["vad.adaptive_floor_ms"],
                 )
             )
         except (FileNotFoundError, OSError) as exc:
