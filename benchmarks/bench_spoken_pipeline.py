@@ -59,12 +59,19 @@ def procedure_ids() -> set[str]:
 
 
 def run_core(clips, model_dir: Path, asr_model: Path, procedures: set[str], hotwords: str = "",
-             cache_path: Path = REPO / "var" / "bench_cache" / "asr_spoken.json") -> list[dict]:
+             cache_path: Path = REPO / "var" / "bench_cache" / "asr_spoken.json",
+             answer_threshold: float | None = None) -> list[dict]:
     from dialogue import DialogueEngine
     from speech.asr import AsrOptions, SpeechRecognizer
     from speech.vad import UtteranceEnded, VadSegmenter
 
-    engine = DialogueEngine.load(model_dir=model_dir)
+    try:
+        from dialogue.session import EngineOptions
+
+        engine = DialogueEngine.load(model_dir=model_dir,
+                                     options=EngineOptions(answer_threshold_speech=answer_threshold))
+    except ImportError:  # the code before issue 10
+        engine = DialogueEngine.load(model_dir=model_dir)
     options = AsrOptions(model_path=str(asr_model), hotwords=hotwords) if hotwords else AsrOptions(
         model_path=str(asr_model))
     tag = json.dumps(vars(options), sort_keys=True, default=str)  # every option: a change re-recognizes
@@ -206,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model-dir", type=Path, default=REPO / "models" / "dialogue")
     ap.add_argument("--asr-model", type=Path, default=REPO / "models" / "whisper-base")
     ap.add_argument("--hotwords", default="", help="core mode: faster-whisper hotwords for the recognizer")
+    ap.add_argument("--answer-threshold", type=float, default=None,
+                    help="core mode: the speech answer threshold (default: the model's calibrated one)")
     ap.add_argument("--cache", type=Path, default=REPO / "var" / "bench_cache" / "asr_spoken.json",
                     help="core mode: the ASR result cache")
     ap.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE",
@@ -223,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     clips = build_clips(questions, args.accents.split(","))
     procedures = procedure_ids()
     if args.mode == "core":
-        rows = run_core(clips, args.model_dir, args.asr_model, procedures, args.hotwords, args.cache)
+        rows = run_core(clips, args.model_dir, args.asr_model, procedures, args.hotwords, args.cache,
+                        args.answer_threshold)
         rss = None
     else:
         with tempfile.TemporaryDirectory() as tmp:

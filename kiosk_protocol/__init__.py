@@ -43,6 +43,16 @@ a closed session: a page that connects later never replays another visitor's con
 
 ``candidates`` (see :class:`Candidate`) are the procedures the kiosk is unsure between ("Có phải
 bà con muốn hỏi: …"); touching one sends ``UserInput(action="select_procedure", procedure_id=…)``.
+A ``confirm`` card asks "Bà con hỏi về … phải không ạ?" (its first candidate; "Đúng" / "Không phải"
+as choices); ``not_understood`` asks to repeat or touch the screen; a procedure done elsewhere is a
+``message`` card with ``"elsewhere": {"id", "where", "online"}``.
+
+**Speculative recognition** (issue 10, backward compatible defaults): during a pause the microphone
+sends ``Utterance(speculative=True)``; when the endpoint follows without new speech the final
+utterance carries the same audio and ``confirms=<the speculative utterance_id>``, and the ASR
+answers it with the result it already has (``Transcript.speculative_hit``). Consumers that only
+want finished utterances skip ``speculative`` ones. A ``Transcript`` with ``accepted=False`` is
+answered by the dialogue too ("please repeat"), with an empty ``Reply.user_text``.
 """
 
 from __future__ import annotations

@@ -178,7 +178,8 @@ class SpeechRecognizer:
         used = min(frames, window)
         batch[0, :, :used] = features[:, :used]
         encoded = self._model.model.encode(self._ctranslate2.StorageView.from_array(batch), to_cpu=False)
-        max_length = int(min(224, 10 + self.options.max_tokens_per_s * audio_s))
+        # the prompt (hotwords / initial prompt) counts towards CTranslate2's max_length
+        max_length = int(min(448, len(self._prompt) + min(224, 10 + self.options.max_tokens_per_s * audio_s)))
         out = self._model.model.generate(
             encoded,
             [self._prompt],
@@ -194,7 +195,7 @@ class SpeechRecognizer:
         for ids, score in zip(out.sequences_ids, out.scores, strict=True):
             text = nfc(self._tokenizer.decode([t for t in ids if t < self._tokenizer.eot])).strip()
             hypotheses.append((text, min(1.0, float(np.exp(score)))))
-        return hypotheses, float(out.no_speech_prob), window / 100.0
+        return hypotheses or [("", 0.0)], float(out.no_speech_prob), window / 100.0
 
     def _looks_looped(self, text: str) -> bool:
         return compression_ratio(text) > self.options.max_compression_ratio

@@ -223,3 +223,12 @@ def test_sound_card_check_reads_the_kernel_list(tmp_path):
     assert "no sound card" in no_sound_card_reason(cards)
     cards.write_text(" 0 [Device         ]: USB-Audio - USB PnP Sound Device\n")
     assert no_sound_card_reason(cards) is None
+
+
+def test_asr_with_long_hotwords_still_transcribes(tmp_path):
+    """The decoder prompt counts towards CTranslate2's max_length: a long hotwords list once left no
+    room for the transcript (IndexError). Hotwords are off by default (they inject their words)."""
+    hotwords = ", ".join(["khai sinh", "kết hôn", "khai tử", "tạm trú", "thường trú", "chứng thực", "căn cước"] * 4)
+    asr = SpeechRecognizer(AsrOptions(model_path=str(REPO / "models" / "whisper-base"), hotwords=hotwords))
+    result = asr.transcribe(read_wav(espeak_wav("Xin chào", tmp_path / "hi.wav")))
+    assert result.text and result.hypotheses
