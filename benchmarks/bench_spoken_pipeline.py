@@ -173,11 +173,11 @@ def run_pipeline(clips, tmp: Path, procedures: set[str], overrides: dict) -> lis
             latency = None
             if reps:
                 first_id = reps[0]["reply_id"]
-                spoken = _wait(lambda c=counts["speech/spoken"], rid=first_id: next(
+                spoken = _wait(recorder, lambda c=counts["speech/spoken"], rid=first_id: next(
                     (s for s in recorder.get("speech/spoken")[c:] if s["reply_id"] == rid), None), 5.0)
                 if spoken and spoken.get("end_of_speech_unix_s"):
                     latency = spoken["first_audio_unix_s"] - spoken["end_of_speech_unix_s"]
-            _wait(lambda: not (recorder.get("speech/robot_speaking") or [False])[-1], 10.0)
+            _wait(recorder, lambda: not (recorder.get("speech/robot_speaking") or [False])[-1], 10.0)
             rows.append(_row(clip, reps, trs, latency, procedures, len(utts)))
             print(f"{clip.name}: {rows[-1]['outcome']} {rows[-1]['heard']} "
                   f"{[r['procedure_id'] or r['intent'] for r in rows[-1]['replies']]} "
@@ -195,14 +195,12 @@ def run_pipeline(clips, tmp: Path, procedures: set[str], overrides: dict) -> lis
     return rows
 
 
-def _wait(fn, timeout_s: float):
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.05)
-    return None
+def _wait(recorder, fn, timeout_s: float):
+    """``TopicRecorder.wait_for``, with None instead of an error on a time-out."""
+    try:
+        return recorder.wait_for(fn, timeout_s, "")
+    except AssertionError:
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:

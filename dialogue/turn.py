@@ -176,7 +176,7 @@ class TurnLogic(PendingAnswers):
         if intent in ASK_FOCUS:
             s.failures = 0
             focus = ASK_FOCUS[intent]
-            proc = self._mentioned(text, pred, self._thresholds(voice).answer if voice else None)
+            proc = self._mentioned(text, pred, thresholds.answer if voice else None)
             proc = proc or self.kb.get(s.procedure_id)
             if proc is None:
                 s.pending = {"kind": "need_procedure", "focus": focus}
