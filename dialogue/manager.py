@@ -1,8 +1,12 @@
 """Multi-turn dialogue manager: the public :class:`DialogueEngine` (shared contract 2).
 
-One session per visitor keeps the current procedure, a pending question (an offer, a
-clarification between two procedures, a request for an address), the last reply (for "repeat"),
-the slow-speech flag and the count of consecutive failures (for the hand-over to staff).
+One session per visitor (:mod:`dialogue.session`) keeps the current procedure, a pending question
+(an offer, a confirmation, a choice between candidates, a request for an address), the last reply
+(for "repeat"), the slow-speech flag and the count of consecutive failures (for the hand-over to
+staff). This module loads the parts, keeps the sessions and is the public API (``respond``,
+``hear`` for recognized speech, ``select_procedure``, ``repeat``, ``greet``); the turn itself is
+decided in :mod:`dialogue.turn` (with :mod:`dialogue.uncertainty`, :mod:`dialogue.textrules`),
+built from :mod:`dialogue.steps` and resolves pending questions in :mod:`dialogue.pending`.
 """
 
 from __future__ import annotations
