@@ -2,8 +2,8 @@
 
 ``python -m dialogue gen-asr-data`` calls :func:`main`. A seeded sample of training sentences is
 spoken with espeak-ng in several renditions (Northern, Southern and Central Vietnamese voices with
-male/female/elderly variants, three speeds; some with light seeded white noise), resampled to
-16 kHz and transcribed by
+male/female/elderly variants, several speeds; some with light seeded white noise or light room
+reverberation), resampled to 16 kHz and transcribed by
 the kiosk's recognizer (faster-whisper base: language vi, int8, temperature 0, beam 5, no
 initial prompt); the pairs go to
 ``dialogue/kb/asr_transcripts.yaml`` (``{items: [{intent, text_clean, text_asr}]}``), which
@@ -32,7 +32,9 @@ from kiosk_protocol.text import nfc
 from speech.resample import resample_float
 from speech.tts import wav_bytes_to_int16
 
-__all__ = ["AsrDataOptions", "Clip", "generate", "main", "recognizer", "speak"]
+__all__ = [
+    "AsrDataOptions", "Clip", "add_noise", "add_reverb", "apply_effect", "generate", "main", "recognizer", "speak",
+]
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +55,10 @@ class AsrDataOptions:
     per_procedure: int = 12  # sentences per procedure intent
     per_act: int = 4  # sentences per dialogue act
     n_out_of_scope: int = 30
-    # (espeak-ng voice, speed in words per minute, noise SNR in dB or None): each sentence gets
-    # ``renditions_per_sentence`` of these, rotating through the list, so all of them occur.
-    renditions: tuple[tuple[str, int, float | None], ...] = (
+    # (espeak-ng voice, speed in words per minute, effect: None, a white-noise SNR in dB, or
+    # "reverb"): each sentence gets ``renditions_per_sentence`` of these, rotating through the
+    # list, so all of them occur. The benchmark's variants (+f4, +m2) are kept out on purpose.
+    renditions: tuple[tuple[str, int, float | str | None], ...] = (
         ("vi", 150, None),
         ("vi-vn-x-south+m3", 135, None),
         ("vi-vn-x-central+f2", 170, 30.0),
@@ -63,8 +66,12 @@ class AsrDataOptions:
         ("vi-vn-x-south+f3", 160, 25.0),
         ("vi+m7", 175, None),
         ("vi-vn-x-central", 140, None),
+        ("vi-vn-x-south", 150, "reverb"),
+        ("vi+f3", 140, "reverb"),
+        ("vi-vn-x-central+m3", 160, "reverb"),
+        ("vi-vn-x-south+m7", 175, 28.0),
     )
-    renditions_per_sentence: int = 3
+    renditions_per_sentence: int = 4
     beam_size: int = 5
     cpu_threads: int = 2
     limit: int | None = None  # at most this many clips (for a quick measurement)
@@ -98,6 +105,29 @@ def add_noise(audio: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
     power = float(np.mean(audio**2)) or 1e-8
     noise = np.random.default_rng(seed).standard_normal(audio.shape[0]).astype(np.float32)
     return (audio + noise * np.float32(np.sqrt(power / 10 ** (snr_db / 10)))).astype(np.float32)
+
+
+def add_reverb(audio: np.ndarray, seed: int, rt60_s: float = 0.3, wet: float = 0.25) -> np.ndarray:
+    """Light room reverberation: a seeded exponentially decaying noise impulse response."""
+    rng = np.random.default_rng(seed)
+    n = int(rt60_s * SAMPLE_RATE_HZ)
+    t = np.arange(n) / SAMPLE_RATE_HZ
+    ir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60_s)
+    ir[0] = 0.0
+    ir = ir / (np.sqrt(np.sum(ir**2)) or 1.0)
+    tail = np.convolve(audio, ir)[: len(audio)].astype(np.float32)
+    out = (1 - wet) * audio + wet * tail
+    peak = float(np.max(np.abs(out))) or 1.0
+    return (out * min(1.0, 0.95 / peak)).astype(np.float32)
+
+
+def apply_effect(audio: np.ndarray, effect: float | str | None, seed: int) -> np.ndarray:
+    """None: unchanged; a number: white noise at that SNR (dB); "reverb": light reverberation."""
+    if effect == "reverb":
+        return add_reverb(audio, seed)
+    if effect is not None:
+        return add_noise(audio, float(effect), seed)
+    return audio
 
 
 def recognizer(model_path: Path, beam_size: int, cpu_threads: int):
@@ -162,11 +192,9 @@ def generate(opts: AsrDataOptions) -> dict:
         pairs = pairs[: opts.limit]
     clips = []
     # progress bars on a terminal, silent when the output is not one (CI, logs)
-    for j, (intent, text, (voice, speed, snr_db)) in enumerate(tqdm(pairs, desc="speaking", unit="clip",
-                                                                     disable=None)):
-        audio = speak(text, speed, voice)
-        if snr_db is not None:
-            audio = add_noise(audio, snr_db, opts.seed * 100003 + j)
+    for j, (intent, text, (voice, speed, effect)) in enumerate(tqdm(pairs, desc="speaking", unit="clip",
+                                                                    disable=None)):
+        audio = apply_effect(speak(text, speed, voice), effect, opts.seed * 100003 + j)
         clips.append(Clip(intent, text, voice, speed, audio))
     t_tts = time.perf_counter() - t0
     asr = recognizer(opts.model_path, opts.beam_size, opts.cpu_threads)
@@ -187,7 +215,7 @@ def generate(opts: AsrDataOptions) -> dict:
         )
     header = (
         "# Generated by `python -m dialogue gen-asr-data` (dialogue/asr_data.py): training sentences\n"
-        f"# spoken with espeak-ng, {opts.renditions_per_sentence} renditions each from (voice, wpm, noise SNR dB)\n"
+        f"# spoken with espeak-ng, {opts.renditions_per_sentence} renditions each from (voice, wpm, SNR dB or reverb)\n"
         f"# {[list(r) for r in opts.renditions]},\n"
         "# recognized by faster-whisper base\n"
         f"# (int8, language vi, temperature 0, beam {opts.beam_size}, no initial prompt), seed {opts.seed}.\n"

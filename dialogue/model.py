@@ -27,6 +27,7 @@ __all__ = [
     "IntentModel",
     "IntentPrediction",
     "ModelUnavailable",
+    "phonetic_key",
     "prepare_text",
 ]
 
@@ -44,12 +45,38 @@ _TAG = re.compile(r"</?[a-zA-Z][^<>]{0,80}>")
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
+# Syllable initials and finals that Vietnamese speech recognition (and regional accents) confuse,
+# merged into one class each: tr/ch, s/x, r/d/gi/v, n/l, k/c/q, ph/f, -n/-ng/-nh, -t/-c/-ch, y/i.
+_INITIALS = (("ngh", "ng"), ("gh", "g"), ("kh", "kh"), ("gi", "z"), ("tr", "ch"), ("ph", "f"), ("qu", "cu"), ("d", "z"),
+             ("r", "z"), ("v", "z"), ("s", "x"), ("l", "n"), ("k", "c"), ("q", "c"))
+_FINALS = (("ng", "n"), ("nh", "n"), ("ch", "t"), ("c", "t"))
+
+
+def _phonetic_syllable(syllable: str) -> str:
+    for old, new in _INITIALS:
+        if syllable.startswith(old) and len(syllable) > len(old):
+            syllable = new + syllable[len(old):]
+            break
+    for old, new in _FINALS:
+        if syllable.endswith(old) and len(syllable) > len(old):
+            syllable = syllable[: -len(old)] + new
+            break
+    return syllable.replace("y", "i")
+
+
+def phonetic_key(folded: str) -> str:
+    """Tone-insensitive, confusion-merged form of folded text ("dang ky khai sinh" -> "zan ci khai xin")."""
+    return " ".join(_phonetic_syllable(w) if w.isalpha() else w for w in folded.split())
+
+
 def prepare_text(text: str) -> str:
-    """Normalize a question for the model: NFC, lowercase, words only, plus its folded form.
+    """Normalize a question for the model: NFC, lowercase, words only, its folded and phonetic forms.
 
     Markup tags, punctuation and emoji are dropped, immediately repeated words collapse to one and
-    the result is cut to ``MAX_TEXT_CHARS``. Returns ``" <text> | <text without diacritics> "`` so
-    that questions typed without diacritics share n-grams with the diacritic form.
+    the result is cut to ``MAX_TEXT_CHARS``. Returns ``" <text> | <without diacritics> | <phonetic> "``
+    so that questions typed without diacritics share n-grams with the diacritic form, and
+    recognition errors that swap a tone or a confusable initial/final (:func:`phonetic_key`) still
+    share syllables with the question.
     """
     words = _NON_WORD.sub(" ", _TAG.sub(" ", nfc(text or "")).lower()).split()
     # Repeated words ("ờ ờ ờ", ASR loops) collapse to one, then the text is cut.
@@ -57,7 +84,8 @@ def prepare_text(text: str) -> str:
     # "_" cannot come from input (removed above): an empty question still gives one word token,
     # because the ONNX tokenizer and scikit-learn disagree on texts without any.
     cleaned = " ".join(words)[:MAX_TEXT_CHARS].strip() or EMPTY_TOKEN
-    return f" {cleaned} | {fold_diacritics(cleaned)} "
+    folded = fold_diacritics(cleaned)
+    return f" {cleaned} | {folded} | {phonetic_key(folded)} "
 
 
 class ModelUnavailable(RuntimeError):
@@ -157,6 +185,13 @@ class IntentModel:
         weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(texts), 1.0 / len(texts))
         probs = weights @ self._probabilities([prepare_text(t) for t in texts])
         return self._decide(probs, texts[0], top_k, self.oos_threshold_speech)
+
+    def predict_combined(self, texts: Sequence[str], weights: Sequence[float], top_k: int = 3) -> IntentPrediction:
+        """Classify one typed question read as several texts (e.g. its sentences), weighted."""
+        w = np.array([max(float(x), 0.0) for x in weights], dtype=np.float64)
+        w = w / w.sum() if w.sum() > 0 else np.full(len(texts), 1.0 / len(texts))
+        probs = w @ self._probabilities([prepare_text(t) for t in texts])
+        return self._decide(probs, " ".join(texts), top_k, self.oos_threshold)
 
     def _decide(self, probs: np.ndarray, text: str, top_k: int, threshold: float) -> IntentPrediction:
         order = np.argsort(-probs, kind="stable")[: max(1, top_k)]

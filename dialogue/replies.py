@@ -19,9 +19,12 @@ __all__ = [
     "Reply",
     "address_reply",
     "candidate",
+    "choose_reply",
     "clarify_reply",
+    "confirm_reply",
     "escalation_reply",
     "message_reply",
+    "not_understood_reply",
     "procedure_card",
     "procedure_reply",
     "spoken",
@@ -278,6 +281,36 @@ def clarify_reply(a: Procedure, b: Procedure, person: str | None = None) -> Repl
     screen = _card("clarify", "Anh/chị hỏi thủ tục nào?", _screen_text(voice), choices=choices,
                    candidates=[candidate(a), candidate(b)])
     return Reply(voice=voice, screen=screen)
+
+
+def confirm_reply(procs: list[Procedure], probabilities: list[float], person: str | None = None) -> Reply:
+    """ "Bà con hỏi về đăng ký khai tử phải không ạ?" — the first procedure, the others as buttons too."""
+    voice = spoken(f"Bà con hỏi về {_subject(procs[0], person)} phải không ạ?")
+    screen = _card("confirm", f"Bà con hỏi về {_lower_first(procs[0].short_name)}?", _screen_text(voice),
+                   choices=[{"label": "Đúng", "text": "đúng rồi"}, {"label": "Không phải", "text": "không phải"}],
+                   candidates=[candidate(p, pr) for p, pr in zip(procs, probabilities, strict=False)])
+    return Reply(voice=voice, screen=screen)
+
+
+def choose_reply(procs: list[Procedure], probabilities: list[float]) -> Reply:
+    """ "Có phải bà con muốn hỏi: A, B hay C ạ?" with one button per candidate."""
+    names = [_lower_first(p.short_name) for p in procs]
+    listed = ", ".join(names[:-1]) + " hay " + names[-1]
+    voice = spoken(f"Có phải bà con muốn hỏi {listed} ạ? Bà con nói tên, hoặc chạm vào màn hình để chọn.")
+    screen = _card("clarify", "Có phải bà con muốn hỏi:", _screen_text(voice),
+                   candidates=[candidate(p, pr) for p, pr in zip(procs, probabilities, strict=False)])
+    return Reply(voice=voice, screen=screen)
+
+
+NOT_UNDERSTOOD_VOICE = (
+    "Xin lỗi, tôi chưa nghe rõ. Bà con nói lại giúp tôi, hoặc chạm vào màn hình để chọn thủ tục nhé."
+)
+
+
+def not_understood_reply(voice: str = NOT_UNDERSTOOD_VOICE, choices=None) -> Reply:
+    """Nothing was understood: say so, ask to repeat or to touch the screen (never silence)."""
+    v = spoken(voice)
+    return Reply(voice=v, screen=_card("not_understood", "Tôi chưa nghe rõ", _screen_text(v), choices=choices))
 
 
 def ask_procedure_reply(focus: str | None) -> Reply:

@@ -93,6 +93,7 @@ class TrainOptions:
     calibration_fraction: float = 0.2
     calibration_variants: int = 3  # augmented variants per held-out sentence when calibrating
     oos_weight: float = 0.5  # weight of out-of-scope recall vs in-scope accuracy in calibration
+    max_wrong_answer_rate_speech: float = 0.02  # calibration of the speech answer threshold (the goal)
 
 
 @dataclass(frozen=True)
@@ -272,6 +273,26 @@ def _calibrate(probs: np.ndarray, classes: list[str], truth: list[str], oos_weig
     return best
 
 
+def _calibrate_answer(probs: np.ndarray, classes: list[str], truth: list[str], procedures: set[str],
+                      max_wrong_rate: float) -> dict:
+    """The lowest probability at which answering the top procedure is wrong for at most
+    ``max_wrong_rate`` of all turns (dialogue.uncertainty confirms or offers candidates below it)."""
+    top = probs.argmax(axis=1)
+    top_p = probs.max(axis=1)
+    top_label = np.array([classes[i] for i in top])
+    truth_arr = np.array(truth)
+    is_proc = np.array([lb in procedures for lb in top_label])
+    rows = []
+    for t in np.round(np.arange(0.3, 0.96, 0.01), 2):
+        answered = is_proc & (top_p >= t)
+        wrong = float((answered & (top_label != truth_arr)).mean())
+        right = float((answered & (top_label == truth_arr)).mean())
+        rows.append({"threshold": float(t), "wrong_rate": wrong, "right_rate": right})
+    best = next((r for r in rows if r["wrong_rate"] <= max_wrong_rate), rows[-1])
+    curve = [[r["threshold"], round(r["wrong_rate"], 4), round(r["right_rate"], 4)] for r in rows]
+    return {**best, "max_wrong_rate": max_wrong_rate, "n": len(truth), "curve": curve}
+
+
 def _to_onnx(pipe: object) -> bytes:
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import StringTensorType
@@ -373,8 +394,14 @@ def train(
         asr_x = [prepare_text(s.text) for s in held_asr]
         calib_voice = _calibrate(cal_pipe.predict_proba(asr_x), cal_classes, [s.label for s in held_asr],  # type: ignore[attr-defined]
                                  n_oos / max(1, len(held_asr) - n_oos))
+    procedure_labels = {s.label for s in sources if "/name" in s.group}  # only procedures have names
+    answer_voice = {"threshold": None}
+    if held_asr:
+        answer_voice = _calibrate_answer(cal_pipe.predict_proba([prepare_text(s.text) for s in held_asr]),  # type: ignore[attr-defined]
+                                         cal_classes, [s.label for s in held_asr], procedure_labels,
+                                         opts.max_wrong_answer_rate_speech)
     if not quiet:
-        log.info("calibration: typed %s, recognized speech %s", calib, calib_voice)
+        log.info("calibration: typed %s, recognized speech %s, speech answers %s", calib, calib_voice, answer_voice)
 
     # 2) final model on everything
     x, y = build_dataset(sources, seed, opts)
@@ -388,6 +415,7 @@ def train(
         "labels": classes,
         "oos_threshold": calib["threshold"],
         "oos_threshold_speech": calib_voice["threshold"],
+        "answer_threshold_speech": answer_voice["threshold"],
         "seed": seed,
         "training_data_sha256": data_hash,
         "model_sha256": hashlib.sha256(onnx_bytes).hexdigest(),
@@ -396,6 +424,7 @@ def train(
         "source_counts": counts,
         "calibration": calib,
         "calibration_speech": calib_voice,
+        "calibration_speech_answer": answer_voice,
         "options": vars(opts),
         "text_preparation": "dialogue.model.prepare_text",
     }
@@ -405,8 +434,8 @@ def train(
         {MODEL_FILE: onnx_bytes, META_FILE: json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8")},
     )
     report = {
-        **{k: meta[k] for k in ("oos_threshold", "oos_threshold_speech", "training_data_sha256", "model_sha256",
-                                "n_sources")},
+        **{k: meta[k] for k in ("oos_threshold", "oos_threshold_speech", "answer_threshold_speech",
+                                "training_data_sha256", "model_sha256", "n_sources")},
         "n_training_texts": len(x),
         "n_labels": len(classes),
         "labels_missing_examples": sorted(set(labels_all) - set(classes)),

@@ -54,6 +54,16 @@ a closed session: a page that connects later never replays another visitor's con
 
 ``candidates`` (see :class:`Candidate`) are the procedures the kiosk is unsure between ("Có phải
 bà con muốn hỏi: …"); touching one sends ``UserInput(action="select_procedure", procedure_id=…)``.
+A ``confirm`` card asks "Bà con hỏi về … phải không ạ?" (its first candidate; "Đúng" / "Không phải"
+as choices); ``not_understood`` asks to repeat or touch the screen; a procedure done elsewhere is a
+``message`` card with ``"elsewhere": {"id", "where", "online"}``.
+
+**Speculative recognition** (issue 10, backward compatible defaults): during a pause the microphone
+sends ``Utterance(speculative=True)``; when the endpoint follows without new speech the final
+utterance carries the same audio and ``confirms=<the speculative utterance_id>``, and the ASR
+answers it with the result it already has (``Transcript.speculative_hit``). Consumers that only
+want finished utterances skip ``speculative`` ones. A ``Transcript`` with ``accepted=False`` is
+answered by the dialogue too ("please repeat"), with an empty ``Reply.user_text``.
 """
 
 from __future__ import annotations
@@ -143,6 +153,10 @@ class Utterance(_Pcm):
     start_unix_s: float
     end_of_speech_unix_s: float
     source: str = "microphone"
+    # speculative recognition (issue 10): sent during a pause that may be the end of speech; a
+    # later final utterance with the same audio names it in ``confirms`` (its result stands)
+    speculative: bool = False
+    confirms: str = ""
 
 
 class Playback(_Pcm):
@@ -187,6 +201,7 @@ class Transcript(_Base):
     audio_duration_s: float = 0.0
     asr_s: float = 0.0
     end_of_speech_unix_s: float | None = None
+    speculative_hit: bool = False  # recognized during the trailing pause, before the endpoint
     published_unix_s: float = Field(default_factory=time.time)
 
     _nfc = field_validator("text")(lambda cls, v: nfc(v))

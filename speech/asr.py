@@ -64,13 +64,14 @@ class AsrOptions:
     num_hypotheses: int = 5  # N-best list handed to the dialogue (<= beam_size)
     pad_window_s: float | None = 3.0
     min_window_s: float = 4.0
-    max_tokens_per_s: float = 12.0
+    max_tokens_per_s: float = 20.0  # decode length cap; 12 cut the end of fast real speech (issue 10)
     min_avg_logprob: float = -1.6
     max_no_speech_prob: float = 0.6  # only meaningful for the full 30 s window
     max_compression_ratio: float = 2.4
     min_audio_s: float = 0.3
     max_audio_s: float = 30.0
     initial_prompt: str = ""
+    hotwords: str = ""  # faster-whisper's hotwords: words put before the decoder prompt (measure first)
 
 
 @dataclass
@@ -135,8 +136,10 @@ class SpeechRecognizer:
     def _build_prompt(self) -> list[int]:
         tok = self._tokenizer
         prompt: list[int] = []
-        if self.options.initial_prompt:
-            prompt = [tok.sot_prev, *tok.encode(" " + self.options.initial_prompt.strip())[-223:]]
+        # as faster-whisper does: hotwords (or else the initial prompt) as "previous text"
+        previous = (self.options.hotwords or self.options.initial_prompt).strip()
+        if previous:
+            prompt = [tok.sot_prev, *tok.encode(" " + previous)[-223:]]
         return [*prompt, *tok.sot_sequence, tok.no_timestamps]
 
     def transcribe(self, samples: np.ndarray) -> AsrResult:
@@ -175,7 +178,8 @@ class SpeechRecognizer:
         used = min(frames, window)
         batch[0, :, :used] = features[:, :used]
         encoded = self._model.model.encode(self._ctranslate2.StorageView.from_array(batch), to_cpu=False)
-        max_length = int(min(224, 10 + self.options.max_tokens_per_s * audio_s))
+        # the prompt (hotwords / initial prompt) counts towards CTranslate2's max_length
+        max_length = int(min(448, len(self._prompt) + min(224, 10 + self.options.max_tokens_per_s * audio_s)))
         out = self._model.model.generate(
             encoded,
             [self._prompt],
@@ -191,7 +195,7 @@ class SpeechRecognizer:
         for ids, score in zip(out.sequences_ids, out.scores, strict=True):
             text = nfc(self._tokenizer.decode([t for t in ids if t < self._tokenizer.eot])).strip()
             hypotheses.append((text, min(1.0, float(np.exp(score)))))
-        return hypotheses, float(out.no_speech_prob), window / 100.0
+        return hypotheses or [("", 0.0)], float(out.no_speech_prob), window / 100.0
 
     def _looks_looped(self, text: str) -> bool:
         return compression_ratio(text) > self.options.max_compression_ratio

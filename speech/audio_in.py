@@ -65,8 +65,10 @@ def read_wav(path: Path) -> np.ndarray:
 class WavFolderSource:
     """Simulated microphone: replays a WAV file, or every new WAV appearing in a folder, once.
 
-    Between files it yields silence, so a voice-activity detector sees the end of each
-    utterance. Files are read, never deleted or moved.
+    A folder source plays only the files that arrive while it runs: the WAVs already in the
+    folder when it is created are left unplayed (counted in ``skipped_at_start``), so a restarted
+    kiosk never answers old questions again. Between files it yields silence, so a
+    voice-activity detector sees the end of each utterance. Files are read, never deleted or moved.
     """
 
     path: Path
@@ -76,7 +78,11 @@ class WavFolderSource:
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
-        self._seen: set[Path] = set()
+        self._seen: set[Path] = set(self.path.glob("*.wav")) if self.path.is_dir() and not self.loop else set()
+        self.skipped_at_start = len(self._seen)
+        if self.skipped_at_start:
+            log.info("simulated microphone %s: %d WAV file(s) already there are not played; "
+                     "copy a file in while the kiosk runs to play it", self.path, self.skipped_at_start)
         self.errors: list[str] = []
         self.current: str = ""
 

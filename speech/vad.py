@@ -3,6 +3,16 @@
 Uses the Silero VAD v6 ONNX model that faster-whisper ships (no download), one 32 ms frame
 (512 samples at 16 kHz) at a time, and cuts an utterance after ``min_silence_ms`` of trailing
 silence (default 600 ms, below the 0.7 s the kiosk promises).
+
+Adaptive endpointing (``adaptive_floor_ms`` > 0): the endpoint starts at the floor and rises to
+the visitor's longest recent pause between words plus a margin (capped at ``min_silence_ms``), so
+a fluent speaker is answered sooner and a hesitant one is not cut off.
+
+Speculative recognition: after ``preview_silence_ms`` of trailing silence (shorter than the
+endpoint) a :class:`UtterancePreview` carries the utterance so far, so the recognizer can start
+while the endpoint is still waiting. When the utterance then ends without new speech, its
+:class:`UtteranceEnded` names the preview (``preview_id``: same audio, the preview's result
+stands); when speech resumes, the preview is void and a later one (or none) follows.
 """
 
 from __future__ import annotations
@@ -15,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FRAME_SAMPLES", "SileroVad", "SpeechStarted", "UtteranceEnded", "VadOptions", "VadSegmenter"]
+__all__ = [
+    "FRAME_SAMPLES", "SileroVad", "SpeechStarted", "UtteranceEnded", "UtterancePreview", "VadOptions", "VadSegmenter",
+]
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +35,8 @@ SAMPLE_RATE_HZ = 16000
 FRAME_SAMPLES = 512
 FRAME_S = FRAME_SAMPLES / SAMPLE_RATE_HZ
 _CONTEXT_SAMPLES = 64
+SPLIT_GAP_S = 1.2  # speech resuming this soon after an endpoint: the pause was inside the question
+SPEAKER_GAP_S = 20.0  # after this much silence the adaptive endpoint forgets the last speaker
 
 
 def default_model_path() -> Path:
@@ -72,6 +86,11 @@ class VadOptions:
     min_silence_ms: int = 600
     pre_roll_ms: int = 300
     max_utterance_s: float = 15.0
+    preview_silence_ms: int = 200  # trailing silence before a speculative preview; 0: no previews
+    # adaptive endpointing: 0 keeps ``min_silence_ms`` fixed; else the endpoint is this floor, raised
+    # to the visitor's longest recent pause inside speech + ``pause_margin_ms`` (at most ``min_silence_ms``)
+    adaptive_floor_ms: int = 0
+    pause_margin_ms: int = 150
 
 
 @dataclass
@@ -83,12 +102,24 @@ class SpeechStarted:
 
 @dataclass
 class UtteranceEnded:
-    """One cut utterance. ``end_of_speech_s`` is the stream time the last speech frame ended."""
+    """One cut utterance. ``end_of_speech_s`` is the stream time the last speech frame ended;
+    ``preview_id`` names the :class:`UtterancePreview` with the same audio (0: none)."""
 
     samples: np.ndarray
     start_s: float
     end_of_speech_s: float
     cut_at_max: bool = False
+    preview_id: int = 0
+
+
+@dataclass
+class UtterancePreview:
+    """The utterance so far, during a pause that may be its end (speculative recognition)."""
+
+    samples: np.ndarray
+    start_s: float
+    end_of_speech_s: float
+    preview_id: int
 
 
 class VadSegmenter:
@@ -108,6 +139,9 @@ class VadSegmenter:
         self._silence_run = 0
         self._start_s = 0.0
         self._last_speech_end_s = 0.0
+        self._preview_id = 0  # the preview of the current pause, 0: none yet
+        self._previews = 0
+        self._pauses_ms: deque[float] = deque(maxlen=8)  # this visitor's recent pauses inside speech
         self.last_probability = 0.0
 
     @property
@@ -124,6 +158,27 @@ class VadSegmenter:
         """Stream time at the end of all audio fed so far (consumed or still buffered)."""
         return self._clock_s + len(self._pending) / SAMPLE_RATE_HZ
 
+    @property
+    def endpoint_ms(self) -> float:
+        """Trailing silence that ends the current utterance (fixed, or adapted to the visitor's pauses)."""
+        opts = self.options
+        if opts.adaptive_floor_ms <= 0:
+            return opts.min_silence_ms
+        longest = max(self._pauses_ms, default=0.0)
+        return min(opts.min_silence_ms, max(opts.adaptive_floor_ms, longest + opts.pause_margin_ms))
+
+    def _learn_gap(self, gap_s: float) -> None:
+        """Speech starting soon after an endpoint: that pause was inside the question (the endpoint was
+        too short for this speaker); after a long silence: a new speaker, forget what was learned."""
+        if gap_s > SPEAKER_GAP_S:
+            self._pauses_ms.clear()
+        elif self._last_speech_end_s > 0 and gap_s < SPLIT_GAP_S:
+            self._pauses_ms.append(gap_s * 1000)
+
+    def forget_speaker(self) -> None:
+        """A new visitor: forget the pauses the adaptive endpoint learned."""
+        self._pauses_ms.clear()
+
     def reset(self) -> None:
         """Drop any partial utterance (e.g. when the robot starts speaking)."""
         self._vad.reset()
@@ -132,8 +187,9 @@ class VadSegmenter:
         self._frames = []
         self._in_speech = False
         self._speech_run = self._silence_run = 0
+        self._preview_id = 0
 
-    def feed(self, audio: np.ndarray) -> Iterator[SpeechStarted | UtteranceEnded]:
+    def feed(self, audio: np.ndarray) -> Iterator[SpeechStarted | UtterancePreview | UtteranceEnded]:
         """Consume audio of any length; yield the events it completes."""
         self._pending = np.concatenate([self._pending, np.asarray(audio, dtype=np.float32).reshape(-1)])
         while len(self._pending) >= FRAME_SAMPLES:
@@ -145,7 +201,7 @@ class VadSegmenter:
         if self._in_speech:
             yield self._close(cut_at_max=False)
 
-    def _step(self, frame: np.ndarray) -> Iterator[SpeechStarted | UtteranceEnded]:
+    def _step(self, frame: np.ndarray) -> Iterator[SpeechStarted | UtterancePreview | UtteranceEnded]:
         opts = self.options
         prob = self._vad(frame)
         self.last_probability = prob
@@ -158,6 +214,7 @@ class VadSegmenter:
                 self._in_speech = True
                 self._frames = list(self._pre_roll)
                 self._start_s = frame_start - (len(self._frames) - 1) * FRAME_S
+                self._learn_gap(self._start_s - self._last_speech_end_s)
                 self._last_speech_end_s = self._clock_s
                 self._silence_run = 0
                 self._pre_roll.clear()
@@ -165,20 +222,32 @@ class VadSegmenter:
             return
         self._frames.append(frame)
         if prob >= opts.neg_threshold:
+            if self._silence_run * FRAME_S * 1000 >= 100:  # a pause between words: speech resumed
+                self._pauses_ms.append(self._silence_run * FRAME_S * 1000)
             self._silence_run = 0
+            self._preview_id = 0  # speech resumed: an earlier preview is void
             self._last_speech_end_s = self._clock_s
         else:
             self._silence_run += 1
-        if self._silence_run * FRAME_S * 1000 >= opts.min_silence_ms:
+        silence_ms = self._silence_run * FRAME_S * 1000
+        if silence_ms >= self.endpoint_ms:
             yield self._close(cut_at_max=False)
         elif self._clock_s - self._start_s >= opts.max_utterance_s:
             yield self._close(cut_at_max=True)
+        elif opts.preview_silence_ms > 0 and not self._preview_id and silence_ms >= opts.preview_silence_ms:
+            self._previews += 1
+            self._preview_id = self._previews
+            yield UtterancePreview(self._kept(), self._start_s, self._last_speech_end_s, self._preview_id)
+
+    def _kept(self) -> np.ndarray:
+        keep_s = self._last_speech_end_s - self._start_s + 0.2  # keep 200 ms of the trailing silence
+        return np.concatenate(self._frames)[: int(keep_s * SAMPLE_RATE_HZ)]
 
     def _close(self, cut_at_max: bool) -> UtteranceEnded:
-        keep_s = self._last_speech_end_s - self._start_s + 0.2  # keep 200 ms of the trailing silence
-        samples = np.concatenate(self._frames)[: int(keep_s * SAMPLE_RATE_HZ)]
-        event = UtteranceEnded(samples, self._start_s, self._last_speech_end_s, cut_at_max)
+        preview = 0 if cut_at_max else self._preview_id
+        event = UtteranceEnded(self._kept(), self._start_s, self._last_speech_end_s, cut_at_max, preview)
         self._frames = []
         self._in_speech = False
         self._speech_run = self._silence_run = 0
+        self._preview_id = 0
         return event

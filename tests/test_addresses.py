@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +129,29 @@ def test_guard_catches_the_packages_online_geocoder() -> None:
     with pytest.raises(Exception, match="network access attempted"):
         vietnamadminunits.convert_address(street_address)
     assert len(convert_old_address(street_address).candidates) == 2
+
+
+def test_seeded_sweep_of_legacy_wards_in_three_writings() -> None:
+    """Issue 10: a seeded 400-ward share of the full sweep (benchmarks/bench_addresses.py, 10,040 wards):
+    full, without diacritics and short forms all answered like the package's own convert_address."""
+    import random
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from bench_addresses import check, legacy_wards
+
+    rows = random.Random(2025).sample(legacy_wards(), 400)
+    report = check(rows, n_misses=5)
+    for writing, counts in report["by_writing"].items():
+        assert counts["wrong"] == 0, (writing, report["misses"][writing])
+        assert counts["accuracy"] >= 0.99, (writing, report["misses"][writing])
+    assert sum(c["split_answered_with_candidates"] for c in report["by_writing"].values()) > 0
+
+
+def test_number_words_inside_place_names_are_not_digits() -> None:
+    """'Tháp Mười', 'Ba Đình', 'Linh Xuân' are names, not 10, 3, 0."""
+    for query, ward in (("Xã Thanh Mỹ, Huyện Tháp Mười, Tỉnh Đồng Tháp", "Thanh Mỹ"),
+                        ("Phường Cống Vị, Quận Ba Đình, Thành phố Hà Nội", "Ngọc Hà"),
+                        ("Phường Linh Xuân, Thành phố Thủ Đức, Thành phố Hồ Chí Minh", "Linh Xuân")):
+        result = convert_old_address(query)
+        assert result.found and any(ward in c for c in result.candidates), (query, result)

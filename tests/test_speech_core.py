@@ -11,7 +11,8 @@ import pytest
 from kiosk_robot.harness import REPO, espeak_wav
 from speech.asr import AsrOptions, AsrResult, AsrUnavailable, SpeechRecognizer
 from speech.audio_in import AudioSourceError, MicrophoneUnavailable, PyAudioSource, WavFolderSource, read_wav
-from speech.vad import SpeechStarted, UtteranceEnded, VadOptions, VadSegmenter
+from speech.speculative import SpeculationBook
+from speech.vad import SpeechStarted, UtteranceEnded, UtterancePreview, VadOptions, VadSegmenter
 
 SR = 16000
 
@@ -70,6 +71,20 @@ def test_wav_folder_plays_each_new_file_once_and_keeps_it(tmp_path, speech_clip)
     assert np.abs(tail).max() == 0.0  # ... and only once
 
 
+def test_wav_folder_after_a_restart_plays_only_new_files(tmp_path, speech_clip):
+    """Issue 10 (a): WAVs left in the folder from an earlier run are not answered again."""
+    _write_wav(tmp_path / "old.wav", speech_clip)
+    source = WavFolderSource(tmp_path, speed=1000.0)  # the kiosk (re)starts with old.wav present
+    assert source.skipped_at_start == 1
+    blocks = source.blocks()
+    idle = np.concatenate([next(blocks) for _ in range(100)])
+    assert np.abs(idle).max() == 0.0  # old.wav is not replayed
+    _write_wav(tmp_path / "new.wav", speech_clip)
+    played = np.concatenate([next(blocks) for _ in range(int((len(speech_clip) + SR) / 512) + 40)])
+    assert np.abs(played).max() > 0.1  # a file arriving while it runs is played
+    assert source.current in ("new.wav", "")
+
+
 def test_missing_microphone_says_how_to_fix_it():
     source = PyAudioSource(device_name_contains="no-such-device-xyz")
     with pytest.raises(MicrophoneUnavailable, match="Fix"):
@@ -87,11 +102,64 @@ def test_vad_cuts_one_utterance_with_short_trailing_silence(speech_clip):
             events.append(event)
             if isinstance(event, UtteranceEnded):
                 cut_at_s = segmenter.clock_s
-    assert [type(e) for e in events] == [SpeechStarted, UtteranceEnded]
-    utterance = events[1]
+    assert [type(e) for e in events] == [SpeechStarted, UtterancePreview, UtteranceEnded]
+    preview, utterance = events[1], events[2]
+    # the speculative preview came during the pause, with the audio the utterance then kept
+    assert utterance.preview_id == preview.preview_id > 0
+    assert np.array_equal(preview.samples, utterance.samples)
+    assert preview.end_of_speech_s == utterance.end_of_speech_s
     assert 0.7 <= utterance.start_s <= 1.2
     assert cut_at_s - utterance.end_of_speech_s <= 0.7  # endpointing delay
     assert abs(len(utterance.samples) / SR - len(speech_clip) / SR) < 0.8
+
+
+def test_vad_preview_is_void_when_speech_resumes(speech_clip):
+    """A pause longer than the preview but shorter than the endpoint: the preview is not confirmed."""
+    loud = np.flatnonzero(np.abs(speech_clip) > 0.01)
+    clip = speech_clip[loud[0] : loud[-1] + 1]  # no silence of its own at either end
+    gap = np.zeros(int(0.4 * SR), dtype=np.float32)
+    audio = np.concatenate([np.zeros(SR), clip, gap, clip, np.zeros(2 * SR)]).astype(np.float32)
+    events = _events(VadSegmenter(VadOptions(min_silence_ms=600, preview_silence_ms=200)), audio)
+    previews = [e for e in events if isinstance(e, UtterancePreview)]
+    ends = [e for e in events if isinstance(e, UtteranceEnded)]
+    assert len(ends) == 1 and len(previews) >= 2
+    assert ends[0].preview_id == previews[-1].preview_id != previews[0].preview_id
+    assert len(ends[0].samples) > len(previews[0].samples)  # the first preview missed the second part
+    assert not any(isinstance(e, UtterancePreview) for e in _events(
+        VadSegmenter(VadOptions(preview_silence_ms=0)), audio))
+
+
+def test_adaptive_endpoint_learns_a_hesitant_speakers_pauses(speech_clip):
+    """Fluent: cut after the 450 ms floor; a pause that split a question raises the endpoint for the
+    same speaker (up to the 700 ms ceiling), and a long silence forgets it."""
+    loud = np.flatnonzero(np.abs(speech_clip) > 0.01)
+    clip = speech_clip[loud[0] : loud[-1] + 1]
+    hesitant = np.concatenate([clip, np.zeros(int(0.55 * SR), np.float32), clip]).astype(np.float32)
+    seg = VadSegmenter(VadOptions(min_silence_ms=700, adaptive_floor_ms=450, preview_silence_ms=0))
+    assert seg.endpoint_ms == 450
+    first = [e for e in _events(seg, np.concatenate([np.zeros(SR), hesitant, np.zeros(SR)]))
+             if isinstance(e, UtteranceEnded)]
+    assert len(first) == 2  # the 550 ms pause ended the question too early ...
+    assert 600 <= seg.endpoint_ms <= 700  # ... so the endpoint rose for this speaker
+    again = [e for e in _events(seg, np.concatenate([hesitant, np.zeros(SR)])) if isinstance(e, UtteranceEnded)]
+    assert len(again) == 1
+    _events(seg, np.concatenate([np.zeros(25 * SR), clip, np.zeros(SR)]))  # a new visitor after a long silence
+    assert seg.endpoint_ms == 450
+
+
+def test_speculation_book_keeps_only_a_confirmed_result():
+    book = SpeculationBook()
+    book.start("p1")
+    assert book.done("p1", "text 1") is None  # finished before the endpoint
+    assert book.claim("p1", "final 1") == ("ready", "text 1") and book.hits == 1
+    book.start("p2")  # still running when the endpoint comes: the final waits for it
+    assert book.claim("p2", "final 2") == ("pending", None)
+    assert book.done("p2", "text 2") == "final 2" and book.hits == 2
+    book.start("p3")
+    book.start("p4")  # speech resumed: a newer preview supersedes p3
+    assert not book.wanted("p3") and book.done("p3", "stale") is None and book.wasted == 1
+    book.drop()  # a final utterance that confirms nothing
+    assert book.claim("p4", "final 4") == ("unknown", None)
 
 
 def test_vad_ignores_silence_and_steady_noise():
@@ -155,3 +223,12 @@ def test_sound_card_check_reads_the_kernel_list(tmp_path):
     assert "no sound card" in no_sound_card_reason(cards)
     cards.write_text(" 0 [Device         ]: USB-Audio - USB PnP Sound Device\n")
     assert no_sound_card_reason(cards) is None
+
+
+def test_asr_with_long_hotwords_still_transcribes(tmp_path):
+    """The decoder prompt counts towards CTranslate2's max_length: a long hotwords list once left no
+    room for the transcript (IndexError). Hotwords are off by default (they inject their words)."""
+    hotwords = ", ".join(["khai sinh", "kết hôn", "khai tử", "tạm trú", "thường trú", "chứng thực", "căn cước"] * 4)
+    asr = SpeechRecognizer(AsrOptions(model_path=str(REPO / "models" / "whisper-base"), hotwords=hotwords))
+    result = asr.transcribe(read_wav(espeak_wav("Xin chào", tmp_path / "hi.wav")))
+    assert result.text and result.hypotheses

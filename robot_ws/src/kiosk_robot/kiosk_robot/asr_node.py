@@ -5,7 +5,8 @@ from __future__ import annotations
 from std_msgs.msg import String
 
 from kiosk_protocol import Transcript, Utterance, encode
-from speech.asr import AsrOptions, AsrUnavailable, SpeechRecognizer
+from speech.asr import AsrOptions, AsrResult, AsrUnavailable, SpeechRecognizer
+from speech.speculative import SpeculationBook
 
 from .lifecycle_base import (
     OK,
@@ -47,6 +48,7 @@ class AsrNode(KioskLifecycleNode):
               "probability", between(0.0, 1.0)),
         Param("max_compression_ratio", 2.4, "reject repetition loops above this zlib ratio", "ratio", positive),
         Param("initial_prompt", "", "decoder prompt; measure before use: it can inject its own words"),
+        Param("hotwords", "", "faster-whisper hotwords before the prompt; measured: they inject words (README)"),
         Param("slow_rtf_warn", 0.5, "diagnostics WARN when the real-time factor is above this", "RTF", positive),
     )
 
@@ -71,6 +73,7 @@ class AsrNode(KioskLifecycleNode):
             max_no_speech_prob=cfg["max_no_speech_prob"],
             max_compression_ratio=cfg["max_compression_ratio"],
             initial_prompt=cfg["initial_prompt"],
+            hotwords=cfg["hotwords"],
         )
         try:
             self._asr = SpeechRecognizer(options)
@@ -79,6 +82,7 @@ class AsrNode(KioskLifecycleNode):
         self.set_status(OK, f"model '{options.model_path}' loaded", model=options.model_path)
 
     def activate_core(self) -> None:
+        self._book = SpeculationBook()
         self._pub = self.create_publisher(String, "speech/transcript", RELIABLE_QOS)
         self._worker = Worker(self._transcribe, max_items=4, name="asr")
         self._sub = self.create_subscription(String, "audio/utterance", self._on_utterance, RELIABLE_QOS)
@@ -93,11 +97,34 @@ class AsrNode(KioskLifecycleNode):
 
     def _on_utterance(self, msg: String) -> None:
         utterance = self.decode_or_warn(msg.data, Utterance, "utterance")
-        if utterance is not None:
+        if utterance is None:
+            return
+        if utterance.speculative:  # recognize during the pause; kept only if the pause was the end
+            self._book.start(utterance.utterance_id)
             self._worker.put(utterance)
+            return
+        if utterance.confirms:
+            state, result = self._book.claim(utterance.confirms, utterance)
+            if state == "ready":
+                self._publish(result, utterance, speculative_hit=True)
+            if state != "unknown":
+                return  # "pending": the running speculative recognition publishes for this one
+        else:
+            self._book.drop()
+        self._worker.put(utterance)
 
     def _transcribe(self, utterance: Utterance) -> None:
+        if utterance.speculative and not self._book.wanted(utterance.utterance_id):
+            return  # speech resumed (or another utterance came) before it started
         result = self._asr.transcribe(utterance.samples())
+        if utterance.speculative:
+            final = self._book.done(utterance.utterance_id, result)
+            if final is not None:
+                self._publish(result, final, speculative_hit=True)
+            return
+        self._publish(result, utterance)
+
+    def _publish(self, result: AsrResult, utterance: Utterance, speculative_hit: bool = False) -> None:
         transcript = Transcript(
             utterance_id=utterance.utterance_id,
             text=result.text,
@@ -110,6 +137,7 @@ class AsrNode(KioskLifecycleNode):
             audio_duration_s=result.audio_s,
             asr_s=result.asr_s,
             end_of_speech_unix_s=utterance.end_of_speech_unix_s,
+            speculative_hit=speculative_hit,
         )
         self._pub.publish(String(data=encode(transcript)))
         self._counts["accepted" if result.accepted else "rejected"] += 1
@@ -118,7 +146,8 @@ class AsrNode(KioskLifecycleNode):
         message = f"last utterance RTF {rtf:.2f}" + (" (slow)" if level == WARN else "")
         self.set_status(level, message, last_rtf=f"{rtf:.3f}", last_asr_s=f"{result.asr_s:.3f}",
                         accepted=self._counts["accepted"], rejected=self._counts["rejected"],
-                        dropped_backlog=self._worker.dropped, last_reject_reason=result.reject_reason)
+                        dropped_backlog=self._worker.dropped, last_reject_reason=result.reject_reason,
+                        speculative_hits=self._book.hits, speculative_wasted=self._book.wasted)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -43,6 +43,8 @@ class DialogueNode(KioskLifecycleNode):
         Param("idle_reset_s", 120.0, "a visit closes (screen cleared) after this long without input", "s", positive),
         Param("clarify_margin", 0.25, "ask 'A or B?' when the top two procedures are closer than this", "probability",
               between(0.0, 1.0)),
+        Param("answer_threshold_speech", 0.0, "spoken procedure answered at least this likely, else confirmed "
+              "or offered as candidates (0: the model's calibrated value)", "probability", between(0.0, 1.0)),
         Param("max_failures", 2, "not-understood turns in a row before calling a staff member", "turns", positive),
         Param("reload_period_s", 0.0, "re-read the KB and model this often (0: never)", "s", non_negative),
     )
@@ -61,6 +63,7 @@ class DialogueNode(KioskLifecycleNode):
                 center_path=resolve_path(self.cfg["center_path"]),
                 options=EngineOptions(idle_reset_s=self.cfg["idle_reset_s"],
                                       clarify_margin=self.cfg["clarify_margin"],
+                                      answer_threshold_speech=self.cfg["answer_threshold_speech"] or None,
                                       max_failures=self.cfg["max_failures"]),
             )
         except DialogueUnavailable as exc:
@@ -141,10 +144,12 @@ class DialogueNode(KioskLifecycleNode):
 
     def _on_transcript(self, msg: String) -> None:
         transcript = self.decode_or_warn(msg.data, Transcript, "transcript")
-        if transcript is not None and transcript.accepted:
-            self._turn(lambda sid: self._engine.respond(transcript.text, session_id=sid, source="voice",
-                                                        hypotheses=transcript.hypotheses),
-                       transcript.text, "voice", transcript.utterance_id, transcript.end_of_speech_unix_s)
+        if transcript is not None:  # a rejected one (noise, hallucination) gets "please repeat": never silence
+            self._turn(lambda sid: self._engine.hear(transcript.text, transcript.hypotheses,
+                                                     accepted=transcript.accepted,
+                                                     reject_reason=transcript.reject_reason, session_id=sid),
+                       transcript.text if transcript.accepted else "", "voice", transcript.utterance_id,
+                       transcript.end_of_speech_unix_s)
 
     def _on_input(self, msg: String) -> None:
         user_input = self.decode_or_warn(msg.data, UserInput, "screen input")
@@ -210,7 +215,8 @@ class DialogueNode(KioskLifecycleNode):
         if reply.intent == "goodbye":
             self._publish_sessions(self._visits.end("goodbye"))
         self.update_values(replies=self._replies, last_intent=reply.intent,
-                           last_dialogue_ms=f"{reply.dialogue_ms:.2f}")
+                           last_dialogue_ms=f"{reply.dialogue_ms:.2f}",
+                           **{f"turns_{k}": v for k, v in sorted(self._engine.counters.items())})
 
 
 def main(args: list[str] | None = None) -> None:

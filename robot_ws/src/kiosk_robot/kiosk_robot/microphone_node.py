@@ -10,7 +10,7 @@ from std_msgs.msg import Bool, String
 from kiosk_protocol import BargeIn, Playback, Utterance, encode
 from speech.audio_in import AudioSourceError, MicrophoneUnavailable, PyAudioSource, WavFolderSource
 from speech.barge_in import BargeInOptions, EchoCanceller, GatedVad, PlaybackReference, SimulatedEcho, StreamClock
-from speech.vad import SAMPLE_RATE_HZ, SileroVad, SpeechStarted, VadOptions, VadSegmenter
+from speech.vad import SAMPLE_RATE_HZ, SileroVad, SpeechStarted, UtterancePreview, VadOptions, VadSegmenter
 
 from .lifecycle_base import (
     ERROR,
@@ -38,7 +38,8 @@ class MicrophoneNode(KioskLifecycleNode):
               check=one_of("auto", "device", "wav")),
         Param("device_name_contains", "", "pick the input device whose name contains this (empty: default)"),
         Param("device_retry_period_s", 3.0, "how often to look for a missing microphone", "s", positive),
-        Param("wav_path", "var/sim_mic", "simulated microphone: a WAV file, or a folder whose new WAVs are played"),
+        Param("wav_path", "var/sim_mic",
+              "simulated microphone: a WAV file, or a folder whose WAVs arriving while it runs are played"),
         Param("wav_speed", 1.0, "replay speed of simulated audio (1 = real time)", "x", positive),
         Param("mute_while_robot_speaking", True, "ignore audio while the kiosk is talking (when barge-in is off)"),
         Param("barge_in.enabled", True, "listen while the kiosk talks, echo-cancelled, so a citizen can interrupt"),
@@ -57,9 +58,15 @@ class MicrophoneNode(KioskLifecycleNode):
         Param("vad.neg_threshold", 0.35, "probability under which a frame is silence", "probability",
               between(0.0, 1.0)),
         Param("vad.min_speech_ms", 250, "speech needed before an utterance starts", "ms", positive),
-        Param("vad.min_silence_ms", 600, "trailing silence that ends an utterance", "ms", positive),
+        Param("vad.min_silence_ms", 700, "trailing silence that ends an utterance (the adaptive endpoint's ceiling)",
+              "ms", positive),
         Param("vad.pre_roll_ms", 300, "audio kept before the detected start", "ms", non_negative),
         Param("vad.max_utterance_s", 15.0, "longer speech is cut into pieces of this length", "s", positive),
+        Param("vad.adaptive_floor_ms", 450, "adaptive endpoint: the shortest trailing silence that ends an "
+              "utterance, raised to the visitor's longest pause + 150 ms up to vad.min_silence_ms (0: fixed)", "ms",
+              non_negative),
+        Param("vad.preview_silence_ms", 200, "pause after which the utterance so far is sent for speculative "
+              "recognition (0: off)", "ms", non_negative),
     )
 
     CONSTRAINTS = (Constraint("vad.neg_threshold must be <= vad.threshold", ("vad.neg_threshold", "vad.threshold"),
@@ -76,6 +83,7 @@ class MicrophoneNode(KioskLifecycleNode):
         self._barge_in: GatedVad | None = None
         self._barge_ins = 0
         self._echo_report_s = 0.0
+        self._preview_ids: dict[int, str] = {}  # VAD preview number -> its speculative utterance id
 
     def configure_core(self) -> None:
         cfg = self.cfg
@@ -90,6 +98,8 @@ class MicrophoneNode(KioskLifecycleNode):
                     min_silence_ms=cfg["vad.min_silence_ms"],
                     pre_roll_ms=cfg["vad.pre_roll_ms"],
                     max_utterance_s=cfg["vad.max_utterance_s"],
+                    preview_silence_ms=cfg["vad.preview_silence_ms"],
+                    adaptive_floor_ms=cfg["vad.adaptive_floor_ms"],
                 ),
                 vad=self._barge_in or vad,
             )
@@ -249,14 +259,17 @@ class MicrophoneNode(KioskLifecycleNode):
         if isinstance(event, SpeechStarted):
             self._speaking_pub.publish(Bool(data=True))
             return
+        fields = {"start_unix_s": event.start_s + offset_s, "end_of_speech_unix_s": event.end_of_speech_s + offset_s,
+                  "source": self._wav.current or self._device.device_name or "microphone"}
+        if isinstance(event, UtterancePreview):  # speculative: the ASR starts during the pause
+            msg = Utterance.from_samples(event.samples, speculative=True, **fields)
+            self._preview_ids = {event.preview_id: msg.utterance_id}
+            self._utterance_pub.publish(String(data=encode(msg)))
+            return
         self._speaking_pub.publish(Bool(data=False))
         self._utterances += 1
-        msg = Utterance.from_samples(
-            event.samples,
-            start_unix_s=event.start_s + offset_s,
-            end_of_speech_unix_s=event.end_of_speech_s + offset_s,
-            source=self._wav.current or self._device.device_name or "microphone",
-        )
+        confirms = self._preview_ids.pop(event.preview_id, "") if event.preview_id else ""
+        msg = Utterance.from_samples(event.samples, confirms=confirms, **fields)
         self._utterance_pub.publish(String(data=encode(msg)))
         self.update_values(utterances=self._utterances, last_utterance_s=f"{msg.duration_s:.2f}",
                            cut_at_max=event.cut_at_max)
