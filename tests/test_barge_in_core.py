@@ -15,7 +15,7 @@ from speech.barge_in import (
     PlaybackReference,
     SimulatedEcho,
 )
-from speech.vad import SileroVad, SpeechStarted, UtteranceEnded, VadOptions, VadSegmenter
+from speech.vad import SileroVad, SpeechStarted, UtteranceEnded, UtterancePreview, VadOptions, VadSegmenter
 from tests.conftest import espeak_wav
 
 REPLY = ("Dạ, đăng ký khai sinh làm tại quầy số một, miễn lệ phí nếu đăng ký trong sáu mươi ngày. "
@@ -59,7 +59,7 @@ def simulate(reply: np.ndarray, citizen: np.ndarray | None, citizen_at_s: float,
         block = canceller.process(echo.mix(mic[i:i + 512], end), end)
         gated.set_stream_offset(end - (segmenter.received_s + len(block) / SAMPLE_RATE_HZ))
         for event in segmenter.feed(block):
-            assert isinstance(event, SpeechStarted | UtteranceEnded)
+            assert isinstance(event, SpeechStarted | UtterancePreview | UtteranceEnded)
             if isinstance(event, UtteranceEnded):
                 utterances.append((T0 + event.start_s, T0 + event.end_of_speech_s))
         for detected in gated.pop_events():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import wave
 
 import httpx
@@ -61,6 +62,11 @@ def kiosk(tmp_path_factory, ros_domain):
     try:
         recorder.wait_for(lambda: all(node_active(recorder, NAMESPACE, n) for n in NODES), 180,
                           "all five nodes active")
+        # active is not yet connected: DDS still matches the pipeline's publishers and subscribers
+        recorder.wait_for(lambda: recorder.node.count_subscribers("audio/utterance") >= 2
+                          and recorder.node.count_subscribers("speech/transcript") >= 3
+                          and recorder.node.count_subscribers("dialogue/reply") >= 3, 30, "the pipeline connected")
+        time.sleep(2.0)  # the graph is seen here before every publisher has matched its subscribers over there
         page = PageClient(kiosk.url)
         yield kiosk, recorder, page
         page.close()
