@@ -133,10 +133,11 @@ class StaffSocket:
         self._ws.close()
 
 
-def login(url: str) -> tuple[httpx.Client, str]:
+def login(url: str, username: str = "admin", password: str = PASSWORD) -> tuple[httpx.Client, str]:
+    """Log in through the API (pre-login CSRF token first): the client and its session cookie header."""
     client = httpx.Client(base_url=url, timeout=30)
     token = client.get("/api/auth/csrf").json()["csrf_token"]
-    r = client.post("/api/auth/login", json={"username": "admin", "password": PASSWORD},
+    r = client.post("/api/auth/login", json={"username": username, "password": password},
                     headers={"X-CSRF-Token": token})
     r.raise_for_status()
     return client, f"kdash_session={client.cookies['kdash_session']}"

@@ -69,16 +69,19 @@ answered by the dialogue too ("please repeat"), with an empty ``Reply.user_text`
 from __future__ import annotations
 
 import base64
+import json
 import time
 import uuid
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from kiosk_protocol.text import nfc
 
 __all__ = [
+    "DEFAULT_MAX_PAYLOAD_CHARS",
+    "MAX_PAYLOAD_CHARS",
     "SCHEMA_VERSION",
     "BargeIn",
     "Candidate",
@@ -119,14 +122,25 @@ def new_id() -> str:
 
 class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = Field(default=SCHEMA_VERSION, strict=True)  # "1", 1.0 or true are not versions
 
 
 class _Pcm(_Base):
-    """Mono signed 16-bit PCM, base64 encoded."""
+    """Mono signed 16-bit PCM, base64 encoded (checked on decode: valid base64, whole samples)."""
 
-    sample_rate_hz: int = 16000
+    sample_rate_hz: int = Field(default=16000, gt=0, le=192_000)
     pcm_s16le_b64: str
+
+    @field_validator("pcm_s16le_b64")
+    @classmethod
+    def _whole_samples(cls, value: str) -> str:
+        try:
+            size = len(base64.b64decode(value, validate=True))
+        except ValueError as exc:  # binascii.Error: not base64, or bad padding
+            raise ValueError(f"pcm_s16le_b64 is not base64: {exc}") from exc
+        if size % 2:
+            raise ValueError(f"pcm_s16le_b64 holds {size} bytes: not whole 16-bit samples")
+        return value
 
     @classmethod
     def from_samples(cls, samples: np.ndarray, **fields: Any):
@@ -414,12 +428,45 @@ def encode(message: _Base) -> str:
     return message.model_dump_json()
 
 
+# The largest payload (JSON characters) accepted per kind: a larger one is refused before anyone
+# stores, shows or speaks it. Audio (~0.7 MB for 15 s) and the catalog (~0.15 MB for 32
+# procedures) are large by nature; every other kind is a few kB.
+MAX_PAYLOAD_CHARS = {"utterance": 8_000_000, "playback": 8_000_000, "catalog": 32_000_000}
+DEFAULT_MAX_PAYLOAD_CHARS = 256_000
+
+
+def _schema_version_of(data: str | bytes) -> Any:
+    """The payload's ``schema_version`` (the current one when it has none or is not an object)."""
+    try:
+        obj = json.loads(data)
+    except ValueError:
+        return SCHEMA_VERSION
+    return obj.get("schema_version", SCHEMA_VERSION) if isinstance(obj, dict) else SCHEMA_VERSION
+
+
 def decode(data: str, expected: type[_Base] | None = None) -> Message:
     """Parse and validate a JSON payload; raise :class:`ProtocolError` with the reason."""
+    if not isinstance(data, str | bytes):
+        raise ProtocolError(f"invalid kiosk message: a {type(data).__name__}, not JSON text")
+    limit = max(MAX_PAYLOAD_CHARS.values())
+    if len(data) > limit:
+        raise ProtocolError(f"payload of {len(data)} characters is over the {limit} limit")
     try:
         message = _ADAPTER.validate_json(data)
-    except Exception as exc:  # pydantic.ValidationError or a JSON error
-        raise ProtocolError(f"invalid kiosk message: {exc}".splitlines()[0]) from exc
+    except ValidationError as exc:  # also malformed JSON
+        version = _schema_version_of(data)
+        if version != SCHEMA_VERSION:  # a newer (or broken) sender: say so rather than name a field
+            raise ProtocolError(f"schema_version {version!r} is not {SCHEMA_VERSION}") from exc
+        errors = exc.errors()
+        where = ".".join(str(part) for part in errors[0].get("loc", ())) if errors else ""
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        reason = errors[0].get("msg", "") if errors else str(exc)
+        raise ProtocolError(f"invalid kiosk message: {where + ': ' if where else ''}{reason}{more}"[:300]) from exc
+    except Exception as exc:
+        raise ProtocolError(f"invalid kiosk message: {exc}".splitlines()[0][:300]) from exc
+    limit = MAX_PAYLOAD_CHARS.get(message.kind, DEFAULT_MAX_PAYLOAD_CHARS)
+    if len(data) > limit:
+        raise ProtocolError(f"{message.kind} payload of {len(data)} characters is over the {limit} limit")
     if message.schema_version != SCHEMA_VERSION:
         raise ProtocolError(f"schema_version {message.schema_version} is not {SCHEMA_VERSION}")
     if expected is not None and not isinstance(message, expected):

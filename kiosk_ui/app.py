@@ -21,6 +21,7 @@ from kiosk_ui.catalog_store import CatalogStore
 from kiosk_ui.hub import EventHub
 from kiosk_ui.limits import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
 from kiosk_ui.printing import Printer
+from kiosk_ui.rejections import CountRejections, Rejections
 
 __all__ = [
     "MAX_WS_FRAME_BYTES",
@@ -114,7 +115,9 @@ def create_app(
     app.state.on_input = on_input or _log_input
     app.state.settings = settings
     app.state.bridge = bridge
+    app.state.rejections = Rejections()  # on /healthz and in the ui node's diagnostics
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CountRejections, rejections=app.state.rejections)  # outermost: sees every refusal
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(kiosk.router)

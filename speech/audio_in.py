@@ -86,6 +86,10 @@ class WavFolderSource:
         self.errors: list[str] = []
         self.current: str = ""
 
+    def missing_message(self) -> str:
+        return (f"the simulated microphone {self.path} is gone (no such file or folder); fix: create it "
+                "again or set microphone.wav_path / Microphone giả lập không còn, hãy tạo lại thư mục")
+
     def _next_file(self) -> Path | None:
         if self.path.is_file():
             candidates = [self.path]
@@ -106,6 +110,8 @@ class WavFolderSource:
         silence = np.zeros(block, dtype=np.float32)
         next_t = time.monotonic()
         while True:
+            if not self.path.exists():
+                raise AudioSourceError(self.missing_message())
             path = self._next_file()
             if path is None:
                 self.current = ""

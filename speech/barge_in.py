@@ -140,7 +140,6 @@ class EchoCanceller:
         self._weights = np.zeros((partitions, n + 1), np.complex128)
         self._spectra = np.zeros((partitions, n + 1), np.complex128)  # X of the last blocks, newest first
         self._power = np.full(n + 1, 1e-6)
-        self._ref_prev = np.zeros(n, np.float64)
         self._pending = np.zeros(0, np.float32)
         self._pending_end_s = 0.0
         self.echo_rms = 0.0
@@ -201,15 +200,17 @@ class EchoCanceller:
     def _block(self, mic: np.ndarray, end_s: float) -> tuple[np.ndarray, bool]:
         n = self.BLOCK
         start_s = end_s - n / SAMPLE_RATE_HZ + self.lead_s  # the reference runs ahead of the echo
-        if not self.reference.playing(start_s - self.partitions * n / SAMPLE_RATE_HZ, end_s):
-            self._ref_prev[:] = 0.0
+        span_s = self.partitions * n / SAMPLE_RATE_HZ
+        if not self.reference.playing(start_s - span_s, end_s):
             self._spectra[:] = 0.0
             return mic, False
-        ref = self.reference.samples(start_s, n).astype(np.float64)
-        spectrum = np.fft.rfft(np.concatenate([self._ref_prev, ref]))
-        self._ref_prev = ref
-        self._spectra = np.roll(self._spectra, 1, axis=0)
-        self._spectra[0] = spectrum
+        # the reference of all partitions, read again for every block: a playback message that
+        # arrives late (a loaded machine) is used for the blocks right after it, not only later ones
+        history = self.reference.samples(start_s - span_s, (self.partitions + 1) * n).astype(np.float64)
+        ref = history[-n:]
+        for p in range(self.partitions):  # partition p: the 2n samples ending p blocks ago
+            stop = len(history) - p * n
+            self._spectra[p] = np.fft.rfft(history[stop - 2 * n: stop])
         estimate = np.fft.irfft((self._weights * self._spectra).sum(axis=0))[n:]
         error = mic.astype(np.float64) - estimate
         error_rms = float(np.sqrt(np.mean(error ** 2)))
@@ -219,7 +220,10 @@ class EchoCanceller:
         if double_talk:
             step *= 0.1  # louder than the echo can explain: likely double talk, adapt only slowly
         if step and _rms(ref) > _SILENT_RMS * 10:
-            self._power = 0.9 * self._power + 0.1 * np.abs(spectrum) ** 2
+            # the power of all partitions, never below what they hold now: when a late reference
+            # fills the history at once, a power that lagged behind would make the step explode
+            now_power = np.mean(np.abs(self._spectra) ** 2, axis=0)
+            self._power = np.maximum(0.9 * self._power + 0.1 * now_power, now_power)
             gradient_spectrum = np.fft.rfft(np.concatenate([np.zeros(n), error]))
             # all partitions' power, regularized so quiet bins (speech gaps) do not blow up the step
             normalizer = self.partitions * (self._power + 0.01 * float(self._power.mean())) + 1e-3 * n

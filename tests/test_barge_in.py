@@ -60,7 +60,12 @@ def test_the_kiosk_ignores_its_own_voice_and_a_citizen_can_interrupt(tmp_path, r
         recorder.wait_for(lambda: recorder.get("speech/robot_speaking")[-1:] == [True], 30, "the kiosk talking")
         time.sleep(1.5)
         kiosk.speak("Tôi muốn đăng ký kết hôn", "citizen")
-        barge_in = recorder.wait_for(lambda: next(iter(recorder.get("audio/barge_in")), None), 15, "a barge-in")
+        try:
+            barge_in = recorder.wait_for(lambda: next(iter(recorder.get("audio/barge_in")), None), 15, "a barge-in")
+        except AssertionError as exc:  # say what the kiosk did instead
+            raise AssertionError(f"{exc}\nrobot_speaking={recorder.get('speech/robot_speaking')} "
+                                 f"spoken={recorder.get('speech/spoken')} utterances={len(_final(recorder))} "
+                                 f"transcripts={recorder.get('speech/transcript')}\n{kiosk.log_tail()}") from None
         interrupted = _spoken(recorder, second, 15)
         assert interrupted["interrupted"], interrupted
         stop_latency_s = interrupted["interrupted_unix_s"] - barge_in["speech_start_unix_s"]

@@ -31,14 +31,17 @@ def voices(tmp_path_factory):
 
 
 def simulate(reply: np.ndarray, citizen: np.ndarray | None, citizen_at_s: float, echo_gain: float,
-             echo_delay_ms: float):
+             echo_delay_ms: float, reference_late_s: float = 0.0):
     """Two kiosk replies through an echo path; the citizen (if any) speaks ``citizen_at_s`` into the
-    second. Returns (barge-in events, utterances as wall-clock (start, end), canceller, start of the
-    second reply)."""
+    second. Each reply's reference comes in three sentence-long chunks, as the tts node publishes
+    it, each ``reference_late_s`` after its sound starts (a loaded machine delivers it late).
+    Returns (barge-in events, utterances as wall-clock (start, end), canceller, start of the second
+    reply)."""
     reference = PlaybackReference(keep_s=60)
     first, second = 0.5, 0.5 + len(reply) / SAMPLE_RATE_HZ + 0.6
-    for start in (first, second):
-        reference.add(T0 + start, reply)
+    third = len(reply) // 3
+    pending = [(T0 + start + i * third / SAMPLE_RATE_HZ, reply[i * third: (i + 1) * third if i < 2 else None])
+               for start in (first, second) for i in range(3)]
     total = int(SAMPLE_RATE_HZ * (second + len(reply) / SAMPLE_RATE_HZ + 2.0))
     mic = np.random.default_rng(1).normal(0, 0.003, total).astype(np.float32)  # room noise
     if citizen is not None:
@@ -52,6 +55,8 @@ def simulate(reply: np.ndarray, citizen: np.ndarray | None, citizen_at_s: float,
     for i in range(0, total, 512):
         end = T0 + (i + 512) / SAMPLE_RATE_HZ
         t = end - T0
+        while pending and pending[0][0] + reference_late_s <= end:
+            reference.add(*pending.pop(0))
         playing = t < stopped_at and any(s <= t <= s + len(reply) / SAMPLE_RATE_HZ for s in (first, second))
         if playing != speaking:
             gated.set_robot_speaking(playing, end)
@@ -66,6 +71,7 @@ def simulate(reply: np.ndarray, citizen: np.ndarray | None, citizen_at_s: float,
             events.append(detected)
             stopped_at = detected.detected_unix_s + 0.05 - T0  # the tts node stops playback
             reference.cut(T0 + stopped_at)
+            pending = [c for c in pending if c[0] < T0 + stopped_at]  # the tts node plays no more
     return events, utterances, canceller, T0 + second
 
 
@@ -75,6 +81,15 @@ def test_the_kiosk_does_not_hear_its_own_voice(voices, echo_gain, delay_ms):
     events, utterances, canceller, _ = simulate(reply, None, 0.0, echo_gain, delay_ms)
     assert events == [] and utterances == [], "the kiosk's own reply must not become speech"
     assert canceller.erle_db > 20.0, f"echo removed by only {canceller.erle_db:.1f} dB"
+
+
+@pytest.mark.parametrize("late_s", [0.05, 0.15, 0.3])
+def test_a_reference_that_arrives_late_does_not_make_the_kiosk_interrupt_itself(voices, late_s):
+    """Under load the playback message reaches the microphone node after its first blocks: the
+    canceller must use it for the blocks that follow, not only for the next ones."""
+    reply, _ = voices
+    events, utterances, _, _ = simulate(reply, None, 0.0, 0.8, 40.0, reference_late_s=late_s)
+    assert events == [] and utterances == [], f"interrupted itself with the reference {late_s * 1000:.0f} ms late"
 
 
 @pytest.mark.parametrize("citizen_at_s", [0.3, 2.0, 5.0])

@@ -182,7 +182,9 @@ def test_a_typed_question_gets_a_card_and_one_touch_rates_it(touch) -> None:
     expect(page.locator("body")).to_have_attribute("data-view", "conversation")
     expect(page.locator("#conversation .turn.visitor .bubble")).to_have_text(
         "cho em hỏi làm giấy khai sinh cần giấy tờ gì")
-    reply = replies(recorder, user_text="cho em hỏi làm giấy khai sinh cần giấy tờ gì")[-1]
+    # the page may paint the card before this test's own subscriber has the same reply
+    reply = recorder.wait_for(lambda: replies(recorder, user_text="cho em hỏi làm giấy khai sinh cần giấy tờ gì"),
+                              15, "the reply on the topic")[-1]
     expect(page.locator("#rating")).to_be_visible()
     page.click("#rating .face[data-score='4']")
     rating = recorder.wait_for(lambda: next((r for r in recorder.get("ui/rating")
@@ -288,7 +290,8 @@ def test_idle_timeout_returns_home_and_clears_every_trace(touch) -> None:
     page.fill("#ask-text", "đăng ký kết hôn cần gì")
     page.click("#send")
     expect(page.locator("#conversation .card-procedure")).to_have_count(1, timeout=20_000)
-    session_id = replies(recorder, user_text="đăng ký kết hôn cần gì")[-1]["session_id"]
+    session_id = recorder.wait_for(lambda: replies(recorder, user_text="đăng ký kết hôn cần gì"), 15,
+                                   "the reply on the topic")[-1]["session_id"]
     page.click("#home")
     page.fill("#search-text", "khai sinh")
     page.click("#text-larger")

@@ -280,3 +280,20 @@ def test_a_slow_client_is_cut_off_instead_of_growing_memory() -> None:
     assert overflowed
     assert clients == 0
     assert first is None  # the sender's "close now" sentinel, the backlog was dropped
+
+
+def test_unanswered_inputs_are_sent_again_until_answered_or_too_old() -> None:
+    from kiosk_protocol import UserInput
+    from kiosk_ui.delivery import PendingInputs
+
+    pending = PendingInputs(resend_after_s=3.0, give_up_s=10.0)
+    question, answered = UserInput(text="khai sinh"), UserInput(text="kết hôn")
+    restart = UserInput(action="end_session")
+    for item in (question, answered, restart):
+        pending.sent(item, now_s=0.0)
+    assert len(pending) == 2, "an end_session expects no reply"
+    assert pending.due(1.0) == []
+    pending.answered(answered.input_id)
+    assert [u.input_id for u in pending.due(3.0)] == [question.input_id]
+    assert pending.due(4.0) == [] and [u.input_id for u in pending.due(6.5)] == [question.input_id]
+    assert pending.due(10.5) == [] and len(pending) == 0 and pending.given_up == 1 and pending.resent == 2

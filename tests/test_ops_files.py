@@ -84,6 +84,7 @@ def test_systemd_unit_is_valid_and_restarts_except_on_config_errors(tmp_path):
     service = sections["Service"]
     assert service["Restart"] == ["on-failure"] and service["RestartPreventExitStatus"] == ["78"]
     assert service["KillSignal"] == ["SIGINT"]
+    assert service["LimitNOFILE"] == ["65536"], "1,000 page clients need more than systemd's 1024 open files"
     assert "ROS_DOMAIN_ID=7" in service["Environment"]
     assert service["ExecStart"][0].startswith(f"{REPO}/.venv/bin/kiosk_bringup ")
     assert "--namespace kiosk7" in service["ExecStart"][0]

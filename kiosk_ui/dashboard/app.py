@@ -19,6 +19,7 @@ from kiosk_ui.dashboard.ratelimit import LoginLimiter
 from kiosk_ui.dashboard.routes import accounts, auth, kb, live, pages, stats
 from kiosk_ui.dashboard.security import RequestGuard, SecurityHeaders
 from kiosk_ui.hub import EventHub
+from kiosk_ui.rejections import CountRejections, Rejections
 
 __all__ = ["create_app"]
 
@@ -65,6 +66,8 @@ def create_app(dashboard: Dashboard, *, maintenance_period_s: float = 1.0) -> Fa
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, extra_origins=settings.extra_origins)
     app.add_middleware(SecurityHeaders)
+    app.state.rejections = Rejections()  # on /healthz and in the dashboard node's diagnostics
+    app.add_middleware(CountRejections, rejections=app.state.rejections)  # outermost: sees every refusal
     return app
 
 

@@ -37,8 +37,11 @@ __all__ = ["SUBSCRIBED_TOPICS", "Dashboard", "Hooks", "kiosks_on_graph"]
 
 _LOG = logging.getLogger("kiosk_ui.dashboard")
 
-# Topics the dashboard node subscribes to in each kiosk's namespace (dialogue/session is latched).
-SUBSCRIBED_TOPICS = ("speech/transcript", "dialogue/reply", "dialogue/escalation", "dialogue/session", "ui/rating")
+# Topics the dashboard node subscribes to in each kiosk's namespace (dialogue/session is latched),
+# each with the one kind it carries.
+TOPIC_KINDS = {"speech/transcript": Transcript, "dialogue/reply": Reply, "dialogue/escalation": Escalation,
+               "dialogue/session": SessionEvent, "ui/rating": Rating}
+SUBSCRIBED_TOPICS = tuple(TOPIC_KINDS)
 ACK_MESSAGE = "Cán bộ {name} đang đến hỗ trợ bà con, xin bà con chờ một chút ạ."
 RESOLVED_MESSAGE = "Cán bộ {name} đã tiếp nhận yêu cầu của bà con. Cảm ơn bà con ạ."
 _OPEN_ESCALATIONS_KEPT_S = 12 * 3600  # after a restart, escalations younger than this are shown again
@@ -97,15 +100,15 @@ class Dashboard:
             seen.add(kiosk)
         return seen
 
-    def on_message(self, kiosk: str, topic: str, data: str) -> None:
-        """One JSON payload from a kiosk's topic (see SUBSCRIBED_TOPICS)."""
+    def on_message(self, kiosk: str, topic: str, data: str) -> str | None:
+        """One JSON payload from a kiosk's topic (see TOPIC_KINDS); returns why it was refused, or None."""
         self.events_in += 1
         try:
-            message = decode(data)
+            message = decode(data, TOPIC_KINDS.get(topic))
         except ProtocolError as exc:
             self.malformed += 1
-            _LOG.warning("dropped a malformed message from %s on %s: %s", kiosk, topic, exc)
-            return
+            _LOG.debug("dropped a malformed message from %s on %s: %s", kiosk, topic, exc)
+            return str(exc)
         self.live.discover(kiosk)
         try:
             if isinstance(message, Reply):
@@ -121,6 +124,7 @@ class Dashboard:
                                    "source": "voice", "unix_s": message.published_unix_s, "session_id": ""})
         except StorageFull:
             self._report_storage()  # the live view still shows it; the write waits in the backlog
+        return None
 
     def _on_reply(self, kiosk: str, reply: Reply) -> None:
         if reply.user_text:

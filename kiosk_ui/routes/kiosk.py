@@ -74,7 +74,8 @@ async def healthz(request: Request) -> dict[str, Any]:
     hub: EventHub = request.app.state.hub
     index = request.app.state.bridge.catalog.index
     return {"status": "ok", "clients": hub.client_count, "recent_events": len(hub.recent()),
-            "catalog_version": index.catalog.version if index else None}
+            "catalog_version": index.catalog.version if index else None,
+            "rejections": request.app.state.rejections.snapshot()}
 
 
 @router.get("/api/config")

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from kiosk_protocol import UserInput
 from kiosk_ui.hub import EventHub, Subscription
+from kiosk_ui.rejections import Rejections, receive_frame
 from kiosk_ui.routes.models import InputRequest, deliver_input, session_for, unknown_procedure
 
 __all__ = ["router"]
@@ -68,9 +69,14 @@ async def _send_events(websocket: WebSocket, sub: Subscription) -> None:
 
 
 async def _receive_inputs(websocket: WebSocket) -> None:
-    while True:
-        raw = await websocket.receive_text()
-        reply = _handle_frame(websocket, raw)
+    rejections: Rejections = websocket.app.state.rejections
+    while (raw := await receive_frame(websocket, rejections)) is not None:
+        if isinstance(raw, bytes):
+            reply = _error("Dữ liệu không hợp lệ. / binary frames are not accepted: send JSON text.", None)
+        else:
+            reply = _handle_frame(websocket, raw)
+        if reply["kind"] == "error":
+            rejections.ws_frame(websocket.url.path, str(reply["message"]))
         await websocket.send_text(json.dumps(reply, ensure_ascii=False))
 
 

@@ -38,7 +38,24 @@ EMPTY_TEXT_MESSAGE = (
 )
 
 
-class AskRequest(BaseModel):
+class _PageRequest(BaseModel):
+    """Base of what the page sends: text must be valid Unicode (JSON can carry a lone surrogate
+    escape such as "\\ud800", which no later step could encode)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: object) -> object:
+        for name, value in data.items() if isinstance(data, dict) else ():
+            if isinstance(value, str):
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueError(f"Dữ liệu có ký tự không hợp lệ. / field '{str(name)[:50]}' is not valid "
+                                     "Unicode (a lone surrogate).") from None
+        return data
+
+
+class AskRequest(_PageRequest):
     """A typed question from the page."""
 
     model_config = ConfigDict(extra="ignore")
@@ -63,7 +80,7 @@ def _check_text(value: str) -> str:
     return AskRequest._clean(value)
 
 
-class InputRequest(BaseModel):
+class InputRequest(_PageRequest):
     """Anything the page sends to the dialogue: a question, a touched procedure, "Nghe lại", an address."""
 
     model_config = ConfigDict(extra="ignore")
@@ -89,7 +106,7 @@ class InputRequest(BaseModel):
         return self
 
 
-class RatingRequest(BaseModel):
+class RatingRequest(_PageRequest):
     """One touch on a face: 1 (very unhappy) to 5 (very happy)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -107,11 +124,11 @@ class RatingRequest(BaseModel):
         return value
 
 
-class PushToTalkRequest(BaseModel):
+class PushToTalkRequest(_PageRequest):
     pressed: bool
 
 
-class PrintRequest(BaseModel):
+class PrintRequest(_PageRequest):
     procedure_id: str = Field(min_length=1, max_length=100)
 
 
@@ -120,7 +137,7 @@ class AskAccepted(BaseModel):
     session_id: str
 
 
-class SessionRequest(BaseModel):
+class SessionRequest(_PageRequest):
     action: Literal["start", "end"]
     session_id: str | None = Field(default=None, max_length=200)
 

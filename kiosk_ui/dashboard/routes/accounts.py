@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from kiosk_ui.dashboard.accounts import Account, AccountError, WebSession
@@ -93,5 +93,5 @@ def enable_account(username: str, request: Request, session: Admin, dashboard: C
 
 
 @router.get("/audit", response_model=list[AuditEntry])
-def audit_log(_: Admin, dashboard: Core, limit: int = 200) -> list[AuditEntry]:
+def audit_log(_: Admin, dashboard: Core, limit: Annotated[int, Query(ge=1)] = 200) -> list[AuditEntry]:
     return [AuditEntry(**{k: e[k] for k in AuditEntry.model_fields}) for e in dashboard.audit.recent(min(limit, 1000))]

@@ -13,13 +13,14 @@ import json
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
 from kiosk_ui.dashboard.accounts import WebSession
 from kiosk_ui.dashboard.core import Dashboard
 from kiosk_ui.dashboard.deps import client_address, get_dashboard, require, session_of
 from kiosk_ui.dashboard.security import is_same_origin
+from kiosk_ui.rejections import Rejections, receive_frame
 
 __all__ = ["router"]
 
@@ -46,7 +47,7 @@ def status(_: Staff, request: Request, dashboard: Core) -> dict[str, Any]:
 
 
 @router.get("/api/escalations")
-def escalations(_: Staff, dashboard: Core, limit: int = 100) -> list[dict[str, Any]]:
+def escalations(_: Staff, dashboard: Core, limit: Annotated[int, Query(ge=1)] = 100) -> list[dict[str, Any]]:
     rows = dashboard.db.query("SELECT * FROM escalations ORDER BY created_unix_s DESC LIMIT ?", (min(limit, 1000),))
     return [dict(r) for r in rows]
 
@@ -81,6 +82,7 @@ async def staff_socket(websocket: WebSocket) -> None:
     dashboard: Dashboard = websocket.app.state.dashboard
     headers = {k.lower(): v for k, v in websocket.headers.items()}
     if not is_same_origin(headers, dashboard.settings.extra_origins) or session_of(websocket) is None:
+        websocket.app.state.rejections.ws_frame(websocket.url.path, "connection refused: no session or another origin")
         await websocket.close(code=1008)  # refused before the handshake completes: HTTP 403
         return
     await websocket.accept()
@@ -112,9 +114,12 @@ async def staff_socket(websocket: WebSocket) -> None:
 
 
 async def _drain(websocket: WebSocket) -> None:
-    """Read (and ignore) what the page sends; returns when it disconnects."""
+    """The staff page sends nothing: each frame is counted as refused and ignored, one over 1000
+    characters (or bytes) closes the socket; returns when the page disconnects."""
+    rejections: Rejections = websocket.app.state.rejections
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        while True:
-            message = await websocket.receive_text()
-            if len(message) > 1000:
+        while (frame := await receive_frame(websocket, rejections)) is not None:
+            rejections.ws_frame(websocket.url.path, f"the staff socket takes no input ({len(frame)} "
+                                f"{'bytes' if isinstance(frame, bytes) else 'characters'} ignored)")
+            if len(frame) > 1000:
                 return

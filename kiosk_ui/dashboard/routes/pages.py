@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -66,6 +67,7 @@ for _path in PAGES:
 
 
 @router.get("/healthz")
-def healthz(request: Request) -> dict[str, str]:
-    """For a process monitor: no data, no login."""
-    return {"status": "ok" if not request.app.state.dashboard.db.problem else "storage_problem"}
+def healthz(request: Request) -> dict[str, Any]:
+    """For a process monitor: no data, no login; what the app refused (counts and the latest reason)."""
+    return {"status": "ok" if not request.app.state.dashboard.db.problem else "storage_problem",
+            "rejections": request.app.state.rejections.snapshot()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -95,6 +96,7 @@ def export_csv(request: Request, session: Annotated[WebSession, Depends(require(
     text = _stats(dashboard).csv(dataset, Period.last_days(days, kiosk))
     dashboard.audit.log(session.account.username, "export_csv", dataset, f"days={days} kiosk={kiosk or '*'}",
                         client_address(request))
-    filename = f"kiosk-{dataset}-{kiosk or 'center'}-{days}d.csv".replace("/", "_")
+    # a header is Latin-1: anything but letters, digits, dot, dash becomes "_" (also no quote or newline)
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"kiosk-{dataset}-{kiosk or 'center'}-{days}d.csv")
     return Response("\ufeff" + text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})

@@ -9,6 +9,7 @@ from speech.asr import AsrOptions, AsrResult, AsrUnavailable, SpeechRecognizer
 from speech.speculative import SpeculationBook
 
 from .lifecycle_base import (
+    ERROR,
     OK,
     RELIABLE_QOS,
     WARN,
@@ -84,7 +85,8 @@ class AsrNode(KioskLifecycleNode):
     def activate_core(self) -> None:
         self._book = SpeculationBook()
         self._pub = self.create_publisher(String, "speech/transcript", RELIABLE_QOS)
-        self._worker = Worker(self._transcribe, max_items=4, name="asr")
+        self._worker = Worker(self._transcribe, max_items=4, name="asr", on_error=lambda item, exc: self.set_status(
+            ERROR, f"could not transcribe utterance {item.utterance_id}: {exc!r}"))
         self._sub = self.create_subscription(String, "audio/utterance", self._on_utterance, RELIABLE_QOS)
 
     def deactivate_core(self) -> None:

@@ -91,8 +91,8 @@ class BaseNode(KioskLifecycleNode):
         if not (math.isfinite(v) and math.isfinite(w) and all(math.isfinite(x) for x in extra)):
             self._driver.stop()
             self._rejected += 1
-            self.set_status(WARN, f"rejected a non-finite cmd_vel (linear.x={v}, angular.z={w}): stopped",
-                            rejected_commands=self._rejected)
+            self.reject("cmd_vel", f"non-finite velocity (linear.x={v}, angular.z={w}): stopped")
+            self.update_values(rejected_commands=self._rejected)
             return
         cfg = self.cfg
         v = max(-cfg["max_linear_mps"], min(cfg["max_linear_mps"], v))

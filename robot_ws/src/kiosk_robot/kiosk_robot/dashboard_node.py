@@ -81,6 +81,7 @@ class DashboardNode(KioskLifecycleNode):
         self._kiosk_io: dict[str, dict] = {}
         self._io_lock = threading.Lock()
         self._serve_error = ""
+        self._rejections = None  # the web app's counters (kiosk_ui.rejections.Rejections)
 
     def configure_core(self) -> None:
         c = self.cfg
@@ -122,8 +123,10 @@ class DashboardNode(KioskLifecycleNode):
         self._discovery_timer = self.create_timer(float(self.cfg["discovery_period_s"]), self._discover)
         settings = self._dashboard.settings
         url = f"http://{settings.host}:{settings.port}/"
+        app = create_app(self._dashboard)
+        self._rejections = app.state.rejections
         try:
-            self._server = BackgroundServer(create_app(self._dashboard), settings.host, settings.port).start()
+            self._server = BackgroundServer(app, settings.host, settings.port).start()
         except RuntimeError as exc:
             self._server = None
             self._serve_error = (f"staff dashboard could not start on {url} ({exc}). Fix: free the port or change "
@@ -184,7 +187,7 @@ class DashboardNode(KioskLifecycleNode):
                 return
             ns = "/" + kiosk
             subs = [self.create_subscription(String, f"{ns}/{topic}",
-                                             lambda msg, t=topic: self._dashboard.on_message(kiosk, t, msg.data),
+                                             lambda msg, t=topic: self._on_kiosk_message(kiosk, t, msg.data),
                                              LATCHED_QOS if topic == "dialogue/session" else INBOX_QOS)
                     for topic in SUBSCRIBED_TOPICS]
             self._kiosk_io[kiosk] = {
@@ -194,6 +197,15 @@ class DashboardNode(KioskLifecycleNode):
             }
         self._dashboard.discovered([kiosk])
         self.get_logger().info(f"kiosk discovered: {ns}")
+
+    def _on_kiosk_message(self, kiosk: str, topic: str, data: str) -> None:
+        reason = self._dashboard.on_message(kiosk, topic, data)
+        if reason is not None:
+            self.reject(f"{topic} from {kiosk}", reason)
+
+    def extra_diagnostics(self) -> dict:
+        """The staff app's refused HTTP requests and WebSocket frames (also on its /healthz)."""
+        return self._rejections.diagnostics() if self._rejections is not None else {}
 
     # ---- hooks for the web app (called on the server's threads) ---------------------------------
     def _publish_update(self, kiosk: str, update: EscalationUpdate) -> None:

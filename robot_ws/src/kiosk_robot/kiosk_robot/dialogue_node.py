@@ -54,6 +54,8 @@ class DialogueNode(KioskLifecycleNode):
         self._engine: DialogueEngine | None = None
         self._visits: VisitTracker | None = None
         self._replies = 0
+        self._inputs_seen: dict[str, None] = {}  # input ids answered (oldest first), for resent inputs
+        self._duplicate_inputs = 0
 
     def configure_core(self) -> None:
         try:
@@ -155,6 +157,13 @@ class DialogueNode(KioskLifecycleNode):
         user_input = self.decode_or_warn(msg.data, UserInput, "screen input")
         if user_input is None:
             return
+        if user_input.input_id in self._inputs_seen:  # the ui node sent it again: answered once already
+            self._duplicate_inputs += 1
+            self.update_values(duplicate_inputs=self._duplicate_inputs)
+            return
+        self._inputs_seen[user_input.input_id] = None
+        while len(self._inputs_seen) > 512:
+            self._inputs_seen.pop(next(iter(self._inputs_seen)))
         if user_input.action == "end_session":
             self._publish_sessions(self._visits.end("restart"))
         elif user_input.action == "start_session":

@@ -59,6 +59,7 @@ class TopicRecorder:
         self.node = rclpy.create_node("test_recorder", namespace=namespace, context=self.context)
         self.messages: dict[str, list] = {}
         self.diagnostics: dict[str, dict] = {}
+        self.unreadable = 0  # messages on the recorded String topics that were not JSON
         self._lock = threading.Lock()
         reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
         latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
@@ -94,8 +95,13 @@ class TopicRecorder:
 
     def _recorder(self, topic: str, convert: Callable) -> Callable:
         def record(msg) -> None:
+            try:
+                value = convert(msg.data)
+            except ValueError:  # garbage on a kiosk topic (tests/test_fuzz.py): counted, not recorded
+                self.unreadable += 1
+                return
             with self._lock:
-                self.messages.setdefault(topic, []).append(convert(msg.data))
+                self.messages.setdefault(topic, []).append(value)
 
         return record
 

@@ -126,7 +126,9 @@ class KioskLifecycleNode(LifecycleNode):
         self.add_on_set_parameters_callback(self._check_parameters)
         self.cfg: dict[str, Any] = {}
         self._status_lock = threading.Lock()
-        self._level, self._message, self._values = WARN, "starting", {}
+        self._level, self._message = WARN, "starting"
+        self._values: dict[str, str] = {"rejected_messages": "0"}
+        self._rejected_count = 0  # rejected_messages (reject)
         self._state_label = "unconfigured"
         self.hardware_id = self.get_fully_qualified_name()
         self._host_metrics = HostMetrics()  # host CPU/RAM in every status, for the staff dashboard
@@ -184,12 +186,24 @@ class KioskLifecycleNode(LifecycleNode):
             self.get_logger().warning(message)
 
     def decode_or_warn(self, data: str, kind: type, what: str):
-        """Parse a kiosk_protocol payload; on a malformed one report WARN and return None."""
+        """Parse a kiosk_protocol payload; a malformed one is counted (:meth:`reject`) and gives None."""
         try:
             return decode(data, kind)
         except ProtocolError as exc:
-            self.set_status(WARN, f"dropped a malformed {what}: {exc}")
+            self.reject(what, str(exc))
             return None
+
+    def reject(self, what: str, reason: str) -> None:
+        """Count one refused incoming message: diagnostics ``rejected_messages`` and ``last_rejected``
+        (what and why), WARN unless the node already reports ERROR; the node keeps running."""
+        reason = reason[:200]
+        with self._status_lock:
+            self._rejected_count += 1
+            self._values.update(rejected_messages=str(self._rejected_count), last_rejected=f"{what}: {reason}")
+            if self._level != ERROR:
+                self._level, self._message = WARN, f"rejected {what}: {reason}"
+        # throttled: a flood of garbage must not flood the log too
+        self.get_logger().warning(f"rejected {what}: {reason}", throttle_duration_sec=5.0)
 
     def update_values(self, **values: Any) -> None:
         with self._status_lock:
@@ -199,9 +213,14 @@ class KioskLifecycleNode(LifecycleNode):
         namespace = self.get_namespace().rstrip("/")
         return f"{namespace}/{self.AREA}/{self.get_name()}"
 
+    def extra_diagnostics(self) -> dict[str, Any]:
+        """Values a subclass adds to every diagnostics message (e.g. its web app's counters)."""
+        return {}
+
     def publish_diagnostics(self) -> None:
+        extra = {k: str(v) for k, v in self.extra_diagnostics().items()}
         with self._status_lock:
-            level, message, values = self._level, self._message, dict(self._values)
+            level, message, values = self._level, self._message, {**self._values, **extra}
         values["lifecycle_state"] = self._state_label
         values.update(self._host_metrics.sample())
         status = DiagnosticStatus(
@@ -349,12 +368,19 @@ def run_nodes(factories: Sequence[Callable[[], KioskLifecycleNode]], args: list[
 
 
 class Worker:
-    """A daemon thread that handles items from a bounded queue, oldest dropped when full."""
+    """A daemon thread that handles items from a bounded queue, oldest dropped when full.
 
-    def __init__(self, handle: Callable[[Any], None], max_items: int = 4, name: str = "worker") -> None:
+    An item whose handler raises is counted in ``failed`` and passed to ``on_error``; the thread
+    goes on with the next one (one bad item must not stop the node's work for good).
+    """
+
+    def __init__(self, handle: Callable[[Any], None], max_items: int = 4, name: str = "worker",
+                 on_error: Callable[[Any, Exception], None] | None = None) -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=max_items)
         self._handle = handle
+        self._on_error = on_error
         self.dropped = 0
+        self.failed = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -377,7 +403,13 @@ class Worker:
                 item = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
-            self._handle(item)
+            try:
+                self._handle(item)
+            except Exception as exc:
+                self.failed += 1
+                if self._on_error is not None:
+                    with contextlib.suppress(Exception):
+                        self._on_error(item, exc)
 
     def stop(self, timeout_s: float = 2.0) -> None:
         self._stop.set()

@@ -192,6 +192,10 @@ class MicrophoneNode(KioskLifecycleNode):
                         continue
                     self.set_status(WARN, f"no microphone, using the simulated microphone "
                                     f"'{self._wav.path}' ({exc})", source="wav", device="none")
+            elif not self._wav.path.exists():  # the simulated device is unplugged: say so, retry
+                self.set_status(ERROR, self._wav.missing_message(), source="wav")
+                self._sleep(self.cfg["device_retry_period_s"])
+                continue
             else:
                 self.set_status(OK, f"simulated microphone '{self._wav.path}'", source="wav")
             deadline = None if mode == "wav" else time.monotonic() + self.cfg["device_retry_period_s"]

@@ -127,8 +127,9 @@ class MotionNode(KioskLifecycleNode):
         self.destroy_publisher(self._cmd_pub)
         self.destroy_publisher(self._estop_pub)
 
-    def _reject(self, reason: str) -> None:
-        self.set_status(WARN, f"rejected input: {reason}; zero velocity", rejected=self._controller.rejected)
+    def _reject(self, what: str, reason: str) -> None:
+        self.reject(what, f"{reason}; zero velocity")
+        self.update_values(rejected=self._controller.rejected)
         self._cmd_pub.publish(twist(self._controller.limiter.stop()))
 
     def _on_visitor(self, msg: String) -> None:
@@ -139,7 +140,7 @@ class MotionNode(KioskLifecycleNode):
             return
         problem = self._controller.on_visitor(event.event, event.person_id, event.bearing_rad, time.monotonic())
         if problem:
-            self._reject(problem)
+            self._reject("visitor event", problem)
 
     def _on_estop(self, msg: Bool) -> None:
         tripped = self._controller.estop.on_input(bool(msg.data))
@@ -151,12 +152,14 @@ class MotionNode(KioskLifecycleNode):
                             f"{self.get_fully_qualified_name()}/reset_estop", estop="latched")
 
     def _on_odom(self, msg: Odometry) -> None:
-        self._controller.on_odometry(yaw_of(msg), time.monotonic())
+        problem = self._controller.on_odometry(yaw_of(msg), time.monotonic())
+        if problem:  # not used: the heading goes stale and the turn stops if no good odometry follows
+            self.reject("odometry", problem)
 
     def _on_teleop(self, msg: Twist) -> None:
         problem = self._controller.on_teleop(Velocity(msg.linear.x, msg.angular.z), time.monotonic())
         if problem:
-            self._reject(problem)
+            self._reject("teleop command", problem)
 
     def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         was_active = self._controller.estop.active

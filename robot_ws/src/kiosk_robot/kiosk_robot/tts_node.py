@@ -31,6 +31,14 @@ from .lifecycle_base import (
 )
 
 
+def speech_rate(screen: dict) -> float:
+    """The card's ``speech_rate`` (the dialogue slows down for elderly visitors) within 0.5–2, else 1."""
+    rate = screen.get("speech_rate", 1.0)
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.5 <= rate <= 2.0:
+        return 1.0
+    return float(rate)
+
+
 class TtsNode(KioskLifecycleNode):
     AREA = "speech"
     PARAMS = (
@@ -102,7 +110,8 @@ class TtsNode(KioskLifecycleNode):
         self._spoken_pub = self.create_publisher(String, "speech/spoken", RELIABLE_QOS)
         self._playback_pub = self.create_publisher(String, "speech/playback", RELIABLE_QOS)
         self._speaking_pub.publish(Bool(data=False))
-        self._worker = Worker(self._speak, max_items=3, name="tts")
+        self._worker = Worker(self._speak, max_items=3, name="tts", on_error=lambda reply, exc: self.set_status(
+            ERROR, f"could not speak reply {reply.reply_id}: {exc!r}"))
         self._sub = self.create_subscription(String, "dialogue/reply", self._on_reply, RELIABLE_QOS)
         self._barge_sub = self.create_subscription(String, "audio/barge_in", self._on_barge_in, RELIABLE_QOS)
 
@@ -147,7 +156,7 @@ class TtsNode(KioskLifecycleNode):
             self.get_logger().info(f"dropped reply {reply.reply_id}: the visitor spoke over the kiosk since")
             return
         self._pick_up_new_speaker()
-        speed = float(reply.reply_screen.get("speech_rate", 1.0) or 1.0)
+        speed = speech_rate(reply.reply_screen)
         started = time.time()
         first_audio = None
         sentences, audio_s, synth_s = 0, 0.0, 0.0
