@@ -12,10 +12,11 @@ every kiosk client × reply (p50/p95/p99/max) and replies missed; staff API late
 lag (reply published → the staff WebSocket's ``turn``); disconnects; the RSS and open fds of the
 ui and dashboard processes before the clients connect, with all connected, and after they left.
 Every client runs in this one asyncio process: latencies include its own work of reading 1,000
-sockets on the same cores as the kiosk.
+sockets on the same cores as the kiosk (``bench_loop_lag_ms``: how late its event loop wakes).
 
 Usage: .venv/bin/python benchmarks/bench_load.py [--seconds 120] [--kiosk-clients 1000] [--staff 50]
-       [--ask-every-s 2] [--staff-poll-s 5] [--quick] [--out FILE]
+       [--ask-every-s 2] [--staff-poll-s 5] [--visit-turns 8] [--rounds 1] [--server-nofile N]
+       [--quick] [--out FILE]
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,9 +76,38 @@ class Tally:
     sockets: set = field(default_factory=set)  # open client connections (closed at the end)
 
 
+async def read_socket(ws, label: str, tally: Tally, stop: asyncio.Event, on_event: Callable) -> None:
+    """Read every frame (``on_event(event, arrival unix s)``) until the socket closes; a close not
+    asked for by this benchmark is a disconnect."""
+    tally.connected += 1
+    tally.sockets.add(ws)
+    try:
+        async for raw in ws:
+            now = time.time()
+            on_event(json.loads(raw), now)
+        ended = f"closed by the server ({ws.close_code})"
+    except Exception as exc:
+        ended = repr(exc)
+    finally:
+        tally.connected -= 1
+        tally.sockets.discard(ws)
+        await ws.close()
+    if not stop.is_set():
+        tally.disconnects.append(f"{label}: {ended}")
+
+
 async def kiosk_client(url: str, i: int, tally: Tally, gate: asyncio.Semaphore, stop: asyncio.Event) -> None:
     """One kiosk page: connect, skip the replayed history, timestamp every live reply; reconnect like the page."""
     seen = tally.replies[i]
+    replay = -1
+
+    def on_event(event: dict, now: float) -> None:
+        nonlocal replay
+        if replay != 0:  # hello, then its N replayed events: not live
+            replay = event["replay"] if replay < 0 else replay - 1
+        elif event.get("kind") == "reply":
+            seen.setdefault(event["reply_id"], now)
+
     while not stop.is_set():
         try:
             async with gate:
@@ -87,56 +118,30 @@ async def kiosk_client(url: str, i: int, tally: Tally, gate: asyncio.Semaphore, 
             tally.connect_errors.append(f"kiosk client {i}: {exc!r}")
             await asyncio.sleep(1.0)
             continue
-        tally.connected += 1
-        tally.sockets.add(ws)
-        try:
-            replay = -1
-            async for raw in ws:
-                now = time.time()
-                event = json.loads(raw)
-                if replay != 0:  # hello, then its N replayed events: not live
-                    replay = event["replay"] if replay < 0 else replay - 1
-                elif event.get("kind") == "reply":
-                    seen.setdefault(event["reply_id"], now)
-        except Exception as exc:
-            if not stop.is_set():
-                tally.disconnects.append(f"kiosk client {i}: {exc!r}")
-        finally:
-            tally.connected -= 1
-            tally.sockets.discard(ws)
-            await ws.close()
+        replay = -1
+        await read_socket(ws, f"kiosk client {i}", tally, stop, on_event)
         if not stop.is_set():
-            tally.disconnects.append(f"kiosk client {i}: closed by the server ({ws.close_code})")
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.5)  # then reconnect, as the page does
 
 
 async def staff_session(url: str, i: int, cookie: str, tally: Tally, stop: asyncio.Event, poll_s: float) -> None:
     """One staff member: the live WebSocket, and the API polled in the pages' order."""
     seen = tally.staff_turns[i]
 
+    def on_event(event: dict, now: float) -> None:
+        if event.get("kind") == "turn" and event["line"]["role"] == "kiosk":
+            seen.setdefault(event["line"]["id"], now)
+
     async def socket() -> None:
+        t0 = time.perf_counter()
         try:
-            t0 = time.perf_counter()
-            async with connect(url.replace("http", "ws") + "/ws", additional_headers={"Cookie": cookie},
-                               open_timeout=60, ping_interval=None, max_size=2**24) as ws:
-                tally.staff_connect_s.append(time.perf_counter() - t0)
-                tally.connected += 1
-                tally.sockets.add(ws)
-                try:
-                    async for raw in ws:
-                        now = time.time()
-                        event = json.loads(raw)
-                        if event.get("kind") == "turn" and event["line"]["role"] == "kiosk":
-                            seen.setdefault(event["line"]["id"], now)
-                finally:
-                    tally.connected -= 1
-                    tally.sockets.discard(ws)
+            ws = await connect(url.replace("http", "ws") + "/ws", additional_headers={"Cookie": cookie},
+                               open_timeout=60, ping_interval=None, max_size=2**24)
         except Exception as exc:
-            if not stop.is_set():
-                tally.disconnects.append(f"staff socket {i}: {exc!r}")
-                return
-        if not stop.is_set():
-            tally.disconnects.append(f"staff socket {i}: closed by the server")
+            tally.connect_errors.append(f"staff socket {i}: {exc!r}")
+            return
+        tally.staff_connect_s.append(time.perf_counter() - t0)
+        await read_socket(ws, f"staff socket {i}", tally, stop, on_event)
 
     async def poll() -> None:
         cookies = {"kdash_session": cookie.split("=", 1)[1]}
@@ -230,6 +235,7 @@ def staff_accounts(url: str, count: int) -> list[str]:
 
 async def hold_load(kiosk: Kiosk, recorder: TopicRecorder, sampler: ProcessSampler, cookies: list[str],
                     clients: int, seconds: float, every_s: float, poll_s: float, visit_turns: int) -> dict:
+    """One round: connect every client, drive questions for ``seconds``, disconnect; this round's figures."""
     tally = Tally(replies=[{} for _ in range(clients)], staff_turns=[{} for _ in cookies])
     stop = asyncio.Event()
     gate = asyncio.Semaphore(CONNECTS_AT_ONCE)
@@ -335,6 +341,10 @@ def run_load(tmp: Path, clients: int = 1000, staff: int = 50, seconds: float = 1
                 pid = kiosk.pids(name)[-1]
                 resource.prlimit(pid, resource.RLIMIT_NOFILE, (server_nofile, nofile_limit(pid)[1]))
         report["nofile_limits"] = {n: nofile_limit(kiosk.pids(n)[-1]) for n in sampler.names}
+        short = [n for n in ("ui", "dashboard") if 0 <= report["nofile_limits"][n][0] < clients + staff + 100]
+        if short:
+            report["nofile_warning"] = (f"{short}: soft open-files limit below the clients held; connections will be "
+                                        f"refused (systemd units need LimitNOFILE, see kiosk_robot.systemd)")
         report["processes_before"] = sampler.sample()
         errors = 0
         for i in range(rounds):
@@ -378,15 +388,20 @@ def main() -> int:
     args = ap.parse_args()
     if args.quick:
         args.kiosk_clients, args.staff, args.seconds = 200, 10, 20.0
-    out: dict = {"machine": {"cpus": os.cpu_count(), "loadavg_start": [round(x, 2) for x in os.getloadavg()]}}
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-        out.update(run_load(Path(tmp), args.kiosk_clients, args.staff, args.seconds, args.ask_every_s,
-                            args.staff_poll_s, args.visit_turns, args.server_nofile, args.rounds))
-    out["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-    text = json.dumps(out, ensure_ascii=False, indent=1)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
+    return emit(lambda tmp: run_load(tmp, args.kiosk_clients, args.staff, args.seconds, args.ask_every_s,
+                                     args.staff_poll_s, args.visit_turns, args.server_nofile, args.rounds), args.out)
+
+
+def emit(run: Callable[[Path], dict], out: Path | None) -> int:
+    """Run a benchmark in a temporary folder; print its report as JSON (and write it to ``out``), with the load."""
+    report: dict = {"machine": {"cpus": os.cpu_count(), "loadavg_start": [round(x, 2) for x in os.getloadavg()]}}
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        report.update(run(Path(tmp)))
+    report["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    text = json.dumps(report, ensure_ascii=False, indent=1)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
     print(text)
     return 0
 

@@ -17,17 +17,14 @@ Usage: .venv/bin/python benchmarks/bench_soak.py [--minutes 30] [--turn-every-s 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 from bench_dashboard import PASSWORD, QUESTIONS, StaffSocket, login
-from bench_load import percentiles_ms
+from bench_load import emit, percentiles_ms
 from proc_stats import ProcessSampler
 
 from kiosk_robot.harness import Kiosk, TopicRecorder, espeak_wav, node_active
@@ -184,16 +181,7 @@ def main() -> int:
     ap.add_argument("--sample-s", type=float, default=30.0)
     ap.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = ap.parse_args()
-    out: dict = {"machine": {"cpus": os.cpu_count(), "loadavg_start": [round(x, 2) for x in os.getloadavg()]}}
-    with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
-        out.update(soak(Path(tmp), args.minutes, args.turn_every_s, args.sample_s))
-    out["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-    text = json.dumps(out, ensure_ascii=False, indent=1)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
-    return 0
+    return emit(lambda tmp: soak(tmp, args.minutes, args.turn_every_s, args.sample_s), args.out)
 
 
 if __name__ == "__main__":
