@@ -7,11 +7,12 @@ after another), asr, dialogue, tts (one WAV per reply), ui, the center's dashboa
 A conversation loop alternates a spoken and a typed question every ``--turn-every-s``; a staff
 member is logged in on the dashboard's WebSocket. Every ``--sample-s`` the RSS and open fds of
 each node process (and of the bringup) are read from /proc; the report gives per process first →
-last, max and the least-squares slope per hour, replies answered, node restarts and ERROR
-diagnostics. A benchmark, not in CI: one JSON object on stdout (and ``--out``).
+last, max and the least-squares slope per hour (over every sample, and after ``--warmup-s``),
+replies answered, node restarts and ERROR diagnostics. A benchmark, not in CI: one JSON object on
+stdout (and ``--out``).
 
 Usage: .venv/bin/python benchmarks/bench_soak.py [--minutes 30] [--turn-every-s 15] [--sample-s 30]
-       [--out FILE]
+       [--warmup-s 300] [--out FILE]
 """
 
 from __future__ import annotations
@@ -109,13 +110,13 @@ def node_errors(recorder: TopicRecorder, seen: dict[str, str]) -> None:
             seen[name] = status["message"]
 
 
-def soak(tmp: Path, minutes: float, turn_every_s: float, sample_s: float) -> dict:
+def soak(tmp: Path, minutes: float, turn_every_s: float, sample_s: float, warmup_s: float = 300.0) -> dict:
     wavs = [espeak_wav(text, tmp / f"spoken_{i}.wav") for i, text in enumerate(SPOKEN)]
     kiosk = Kiosk(tmp / "kiosk", NAMESPACE, dashboard=True, dashboard_namespace=CENTER,
                   overrides={"camera": {"source": "generated:visit", "loop": True},
                              "dashboard": {"discovery_period_s": 1.0}})
     recorder = TopicRecorder(NAMESPACE)
-    report: dict = {"minutes": minutes, "turn_every_s": turn_every_s, "sample_s": sample_s}
+    report: dict = {"minutes": minutes, "turn_every_s": turn_every_s, "sample_s": sample_s, "warmup_s": warmup_s}
     staff = None
     try:
         recorder.wait_for(lambda: all(node_active(recorder, ns, n) for ns, n in DIAGNOSTICS), 240, "every node active")
@@ -157,7 +158,7 @@ def soak(tmp: Path, minutes: float, turn_every_s: float, sample_s: float) -> dic
         report["reply_ms"] = {"voice_end_of_speech_to_reply": percentiles_ms(conversation.latency["voice"]),
                               "typed_ask_to_reply": percentiles_ms(conversation.latency["typed"])}
         report["staff_turns_received"] = sum(1 for _, e in list(staff.events) if e.get("kind") == "turn")
-        report["processes"] = sampler.summary()
+        report["processes"] = sampler.summary(warmup_s=warmup_s)
         report["errors"] = {"conversation": len(conversation.errors), "conversation_examples": conversation.errors[:10],
                             "node_error_diagnostics": seen_errors, "dashboard_api_errors": api_errors,
                             "sampler": sampler.errors[:10],
@@ -179,9 +180,10 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--turn-every-s", type=float, default=15.0)
     ap.add_argument("--sample-s", type=float, default=30.0)
+    ap.add_argument("--warmup-s", type=float, default=300.0, help="slopes also without the first seconds")
     ap.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = ap.parse_args()
-    return emit(lambda tmp: soak(tmp, args.minutes, args.turn_every_s, args.sample_s), args.out)
+    return emit(lambda tmp: soak(tmp, args.minutes, args.turn_every_s, args.sample_s, args.warmup_s), args.out)
 
 
 if __name__ == "__main__":

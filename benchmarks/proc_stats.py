@@ -80,10 +80,12 @@ class ProcessSampler:
             now[name] = {"rss_mb": round(rss, 1), "fds": fds, "cpu_s": round(cpu, 1), "pid": pids[-1]}
         return now
 
-    def summary(self, with_series: bool = True, min_slope_span_s: float = 600.0) -> dict[str, dict]:
+    def summary(self, with_series: bool = True, min_slope_span_s: float = 600.0,
+                warmup_s: float = 0.0) -> dict[str, dict]:
         """Per process: RSS and fds first → last, growth, max, slope per hour; CPU %; restarts; the series.
 
-        The slope (least squares over every sample) is given only for series spanning ``min_slope_span_s``.
+        The slope (least squares) is given only for series spanning ``min_slope_span_s``: over every
+        sample, and over those after ``warmup_s`` (models and caches filled: the part that tells a leak).
         """
         out: dict[str, dict] = {}
         for name, series in self.samples.items():
@@ -94,10 +96,14 @@ class ProcessSampler:
             rss = np.array([s[1] for s in series])
             fds = np.array([s[2] for s in series], dtype=float)
             slope = len(series) >= 3 and (t[-1] - t[0]) * 3600.0 >= min_slope_span_s
+            warm = t >= t[0] + warmup_s / 3600.0
+            warm_slope = slope and warmup_s > 0 and warm.sum() >= 3
             out[name] = {
                 "rss_mb": {"first": round(float(rss[0]), 1), "last": round(float(rss[-1]), 1),
                            "growth": round(float(rss[-1] - rss[0]), 1), "max": round(float(rss.max()), 1),
-                           "slope_mb_per_h": round(float(np.polyfit(t, rss, 1)[0]), 2) if slope else None},
+                           "slope_mb_per_h": round(float(np.polyfit(t, rss, 1)[0]), 2) if slope else None,
+                           "slope_after_warmup_mb_per_h": round(float(np.polyfit(t[warm], rss[warm], 1)[0]), 2)
+                           if warm_slope else None},
                 "fds": {"first": int(fds[0]), "last": int(fds[-1]), "growth": int(fds[-1] - fds[0]),
                         "max": int(fds.max()),
                         "slope_per_h": round(float(np.polyfit(t, fds, 1)[0]), 2) if slope else None},
