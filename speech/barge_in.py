@@ -138,7 +138,7 @@ class EchoCanceller:
         self.min_erle_db = min_erle_db
         n = self.BLOCK
         self._weights = np.zeros((partitions, n + 1), np.complex128)
-        self._spectra = np.zeros((partitions, n + 1), np.complex128)  # X of the last blocks, newest first
+        self._spectra = np.zeros((partitions, n + 1), np.complex128)  # X of the last blocks, newest first, rebuilt per block
         self._power = np.full(n + 1, 1e-6)
         self._pending = np.zeros(0, np.float32)
         self._pending_end_s = 0.0
@@ -202,7 +202,6 @@ class EchoCanceller:
         start_s = end_s - n / SAMPLE_RATE_HZ + self.lead_s  # the reference runs ahead of the echo
         span_s = self.partitions * n / SAMPLE_RATE_HZ
         if not self.reference.playing(start_s - span_s, end_s):
-            self._spectra[:] = 0.0
             return mic, False
         # the reference of all partitions, read again for every block: a playback message that
         # arrives late (a loaded machine) is used for the blocks right after it, not only later ones
