@@ -138,7 +138,7 @@ class EchoCanceller:
         self.min_erle_db = min_erle_db
         n = self.BLOCK
         self._weights = np.zeros((partitions, n + 1), np.complex128)
-        self._spectra = np.zeros((partitions, n + 1), np.complex128)  # X of the last blocks, newest first, rebuilt per block
+        self._spectra = np.zeros((partitions, n + 1), np.complex128)  # X per partition, rebuilt each block
         self._power = np.full(n + 1, 1e-6)
         self._pending = np.zeros(0, np.float32)
         self._pending_end_s = 0.0
